@@ -1,0 +1,40 @@
+# Every target installs what it needs first, so a fresh clone needs only `make demo` or `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+SERVER_VERSION ?= 3.1.0
+DEMO_ASSETS ?= 3000
+
+.PHONY: install test test-slow lint demo bench cassettes clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $@
+
+test: install
+	$(BIN)/pytest -q -n 2 -p no:cacheprovider
+	$(BIN)/ruff check immich_mirror autotag tests bench
+	$(BIN)/mypy immich_mirror autotag
+
+test-slow: install
+	$(BIN)/pytest -q -n 2 -m slow -p no:cacheprovider
+
+lint: install
+	$(BIN)/ruff check immich_mirror autotag tests bench
+	$(BIN)/mypy immich_mirror autotag
+
+demo: install
+	$(BIN)/python -m autotag.demo --assets $(DEMO_ASSETS) --server-version $(SERVER_VERSION)
+
+bench: install
+	$(BIN)/python -m bench
+
+cassettes: install
+	$(BIN)/python -m immich_mirror.api.record --out cassettes
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""immich_mirror: an incremental SQLite mirror of an Immich library."""
