@@ -1,0 +1,136 @@
+"""Connection settings and the config file: where they live and how layers override each other.
+
+Precedence, lowest first: the YAML file < environment variables < command-line flags. The API key is
+held as a ``SecretStr`` from the moment it is read, so a repr, a log line or a validation error can
+never show it.
+
+This module knows the ``immich:`` and ``db:`` sections only; ``autotag.config`` owns the rest of the
+file (rules, markers, ...) and validates the whole document in one go.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+
+from immich_mirror.errors import ConfigError
+
+APP_NAME = "immich-mirror"
+
+# Environment names. IMMICH_INSTANCE_URL is what the official Immich CLI reads, so users who
+# already set it for that tool need nothing new.
+ENV_CONFIG = "AUTOTAG_CONFIG"
+ENV_DB = "AUTOTAG_DB"
+ENV_URL = ("IMMICH_URL", "IMMICH_INSTANCE_URL")
+ENV_API_KEY = "IMMICH_API_KEY"
+
+
+def default_config_path() -> Path:
+    return Path(platformdirs.user_config_dir(APP_NAME)) / "config.yaml"
+
+
+def default_db_path() -> Path:
+    return Path(platformdirs.user_data_dir(APP_NAME)) / "mirror.db"
+
+
+class ImmichSettings(BaseModel):
+    """The ``immich:`` section: which server, which key, how to talk to it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    url: str | None = Field(default=None, description="Immich server URL, e.g. http://photos.lan:2283")
+    api_key: SecretStr | None = Field(default=None, description="API key from Account Settings > API Keys")
+    insecure: bool = Field(default=False, description="skip TLS certificate verification (warns)")
+    timeout: float = Field(default=30.0, gt=0, le=600, description="seconds to wait for one response")
+    include_partners: bool = Field(default=False, description="also mirror partners' shared assets")
+
+    @field_validator("url")
+    @classmethod
+    def _strip(cls, v: str | None) -> str | None:
+        return v.strip() or None if v is not None else None
+
+
+def config_path(flag: str | os.PathLike[str] | None, env: Mapping[str, str]) -> tuple[Path, bool]:
+    """The config file to read and whether the user named it (a named file must exist)."""
+    if flag:
+        return Path(flag).expanduser(), True
+    if env.get(ENV_CONFIG):
+        return Path(env[ENV_CONFIG]).expanduser(), True
+    return default_config_path(), False
+
+
+def db_path(flag: str | os.PathLike[str] | None, env: Mapping[str, str], from_file: str | None) -> Path:
+    if flag:
+        return Path(flag).expanduser()
+    if env.get(ENV_DB):
+        return Path(env[ENV_DB]).expanduser()
+    if from_file:
+        return Path(from_file).expanduser()
+    return default_db_path()
+
+
+def load_yaml(path: Path, *, required: bool) -> dict[str, Any]:
+    """Read the YAML document at ``path`` as a mapping; a missing optional file is an empty one."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        if required:
+            raise ConfigError(f"{path}: config file not found (create one with `autotag init`)") from None
+        return {}
+    except IsADirectoryError:
+        raise ConfigError(f"{path}: is a directory, not a config file") from None
+    except PermissionError:
+        raise ConfigError(f"{path}: cannot read the config file (permission denied)") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: is not a UTF-8 text file") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or "invalid YAML"
+        raise ConfigError(f"{path}: invalid YAML{where}: {problem}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: the config must be a mapping of keys (found {type(data).__name__})")
+    return data
+
+
+def describe_validation_error(path: Path | str, exc: ValidationError) -> str:
+    """Pydantic's report as one line: file, dotted key, what is wrong (first problem, then a count)."""
+    errors = exc.errors()
+    first = errors[0]
+    key = ".".join(str(p) for p in first["loc"]) or "(top level)"
+    msg = first["msg"]
+    if first["type"] == "extra_forbidden":
+        msg = "unknown key (check the spelling; `autotag init` writes a commented example)"
+    more = f" (and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''})" if len(errors) > 1 else ""
+    return f"{path}: {key}: {msg}{more}"
+
+
+def apply_environment(settings: ImmichSettings, env: Mapping[str, str]) -> ImmichSettings:
+    """Environment variables override the file."""
+    update: dict[str, Any] = {}
+    for name in ENV_URL:
+        if env.get(name):
+            update["url"] = env[name]
+            break
+    if env.get(ENV_API_KEY):
+        update["api_key"] = SecretStr(env[ENV_API_KEY])
+    return settings.model_copy(update=update) if update else settings
+
+
+def readable_by_others(path: Path) -> bool:
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return False
+    return bool(mode & (stat.S_IRGRP | stat.S_IROTH))
