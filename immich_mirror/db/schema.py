@@ -223,6 +223,24 @@ class Change(Base):
     note: Mapped[str | None] = mapped_column(Text)  # e.g. "re-applied after a lost write"
 
 
+class ScopeExclude(Base):
+    """Assets no rule may touch, resolved from the user's ``exclude:`` links before each classify."""
+
+    __tablename__ = "scope_exclude"
+
+    asset_id: Mapped[str] = mapped_column(String, primary_key=True)
+    source: Mapped[str | None] = mapped_column(Text)  # the link or id it came from
+
+
+class ScopeOnly(Base):
+    """When not empty, rules only touch these assets (the ``only:`` links)."""
+
+    __tablename__ = "scope_only"
+
+    asset_id: Mapped[str] = mapped_column(String, primary_key=True)
+    source: Mapped[str | None] = mapped_column(Text)
+
+
 # Views of the mirror that are not rules (those live in autotag): recreated on every open.
 MIRROR_VIEWS: dict[str, str] = {
     "duplicate_groups": """

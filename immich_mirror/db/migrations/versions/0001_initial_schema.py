@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-25 03:25:04.131680
+Create Date: 2026-11-25
 """
 
 from __future__ import annotations
@@ -83,6 +83,16 @@ def upgrade() -> None:
     sa.Column('summary', sa.Text(), nullable=True),
     sa.Column('undo_of', sa.Integer(), nullable=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_runs'))
+    )
+    op.create_table('scope_exclude',
+    sa.Column('asset_id', sa.String(), nullable=False),
+    sa.Column('source', sa.Text(), nullable=True),
+    sa.PrimaryKeyConstraint('asset_id', name=op.f('pk_scope_exclude'))
+    )
+    op.create_table('scope_only',
+    sa.Column('asset_id', sa.String(), nullable=False),
+    sa.Column('source', sa.Text(), nullable=True),
+    sa.PrimaryKeyConstraint('asset_id', name=op.f('pk_scope_only'))
     )
     op.create_table('sync_runs',
     sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
@@ -220,6 +230,8 @@ def downgrade() -> None:
     op.drop_table('tags')
     op.drop_table('sync_state')
     op.drop_table('sync_runs')
+    op.drop_table('scope_only')
+    op.drop_table('scope_exclude')
     op.drop_table('runs')
     with op.batch_alter_table('assets', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_assets_updated_at'))
