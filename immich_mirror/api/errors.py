@@ -227,10 +227,12 @@ def error_from_transport(
         return ConnectionFailed(f"{prefix}: host name not found (DNS): check the server URL")
     if "connection refused" in lower or "errno 111" in lower or "errno 61" in lower:
         return ConnectionFailed(f"{prefix}: connection refused (is Immich running, and is the port right?)")
-    if isinstance(exc, httpx.RemoteProtocolError) or "disconnected without sending" in lower:
+    closed = isinstance(exc, httpx.RemoteProtocolError | httpx.ReadError)
+    if closed or "disconnected without sending" in lower:
         hint = ""
         if base_url.startswith("http://"):
             hint = "; if the server uses HTTPS on this port, use https:// in the server URL"
+        # Plain HTTP sent to a TLS port ends like this: the server resets or answers garbage.
         return ConnectionFailed(f"{prefix}: the server closed the connection ({_clip(text, 120)}){hint}")
     return ConnectionFailed(f"{prefix}: {_clip(text, 200) or type(exc).__name__}")
 

@@ -2,8 +2,9 @@
 
 What is retried, and why:
 
-* **Transport errors.** Connection refused/reset, connect and pool timeouts: the request never reached
-  Immich, so a retry is always safe (Immich restarting under docker is the common case). Read
+* **Transport errors.** Connection refused, connect and pool timeouts: the request never reached
+  Immich, so a retry is always safe (Immich restarting under docker is the common case); but not a
+  host name that does not resolve or a TLS failure, which no wait will fix. Read
   timeouts, write errors and remote protocol errors ("server disconnected") are retried only for
   *idempotent* requests, because the server may have acted on the request before the line dropped.
 * **429** (Immich itself has no rate limiter, but reverse proxies do) and **503**: the request was
@@ -89,7 +90,7 @@ class RetryPolicy:
 
     def should_retry(self, exc: BaseException, *, idempotent: bool) -> bool:
         if isinstance(exc, _NOT_SENT):
-            return True
+            return not _permanent_connect_error(exc)
         if isinstance(exc, _MAYBE_SENT):
             return idempotent
         if isinstance(exc, RateLimited):
@@ -134,6 +135,23 @@ class RetryPolicy:
             reraise=True,
         )
         return retrying(fn)
+
+
+_PERMANENT = ("name or service not known", "nodename nor servname", "no address associated",
+              "certificate", "wrong version number", "wrong_version_number", "ssl")
+
+
+def _permanent_connect_error(exc: BaseException) -> bool:
+    """A host name that does not exist or a TLS mismatch will not heal in seconds: fail at once.
+
+    "Temporary failure in name resolution" and "connection refused" (Immich restarting) still retry.
+    """
+    text = str(exc).lower()
+    seen = exc.__cause__ or exc.__context__
+    while seen is not None:
+        text += " " + str(seen).lower()
+        seen = seen.__cause__ or seen.__context__
+    return any(s in text for s in _PERMANENT)
 
 
 def _describe(exc: BaseException | None) -> str:

@@ -206,7 +206,7 @@ def test_tls_failures() -> None:
         (httpx.ConnectError("[Errno 111] Connection refused"), "connection refused (is Immich running"),
         (httpx.ConnectTimeout("timed out"), "timed out connecting"),
         (httpx.PoolTimeout("pool"), "no free connection"),
-        (httpx.ReadError("[Errno 104] Connection reset by peer"), "Connection reset by peer"),
+        (httpx.ReadError("[Errno 104] Connection reset by peer"), "closed the connection ([Errno 104]"),
     ],
 )
 def test_transport_errors(exc: httpx.RequestError, expected: str) -> None:

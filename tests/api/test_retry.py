@@ -190,3 +190,33 @@ def test_bad_request_is_raised_at_once(make_client: MakeClient) -> None:
     with pytest.raises(BadRequest):
         client.list_tags()
     assert len(rec.requests) == 1
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "[Errno -2] Name or service not known",
+        "[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: self-signed certificate",
+        "[SSL: WRONG_VERSION_NUMBER] wrong version number (_ssl.c:1006)",
+    ],
+)
+def test_permanent_connect_errors_fail_at_once(make_client: MakeClient, message: str) -> None:
+    client, rec = make_client(_flaky(httpx.ConnectError(message)))
+    with pytest.raises(ConnectionFailed):
+        client.list_tags()
+    assert len(rec.requests) == 1
+
+
+def test_transient_dns_is_retried(make_client: MakeClient) -> None:
+    dns = httpx.ConnectError("[Errno -3] Temporary failure in name resolution")
+    client, rec = make_client(_flaky(dns, json_response(200, [])))
+    assert client.list_tags() == []
+    assert len(rec.requests) == 2
+
+
+def test_503_retry_after_is_honoured(make_client: MakeClient) -> None:
+    sleeps = Sleeps()
+    busy = json_response(503, {"message": "maintenance"}, headers={"retry-after": "3"})
+    client, _ = make_client(_flaky(busy, json_response(200, [])), retry=RetryPolicy(sleep=sleeps))
+    client.list_tags()
+    assert sleeps == [3.0]
