@@ -249,7 +249,7 @@ class ImmichClient:
 
         Pages are offset-based on every version, so an asset can appear twice (or move between
         pages while the walk runs): **de-duplicating by id is the caller's job**. Items stay plain
-        dicts for speed; see :class:`~.models.AssetItem` for their keys.
+        dicts for speed; see :class:`~.models.AssetItem` for their keys. Empty pages are not yielded.
         """
         walks = self.dialect.search_walks(
             visibility=visibility, with_deleted=with_deleted, updated_after=updated_after,
