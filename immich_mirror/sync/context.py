@@ -1,0 +1,73 @@
+"""What one sync run carries between the entity passes: client, engine, counters, progress, watermarks."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import Connection, Engine, text
+
+from immich_mirror.api.client import ImmichClient
+
+# Re-read everything updated this long before the last watermark: the server's clock moves between
+# our reads and its background jobs stamp updatedAt late (API-NOTES 1a, "Ordering").
+OVERLAP = timedelta(minutes=2)
+
+ProgressFn = Callable[[str, int, int | None], None]
+
+
+def no_progress(_stage: str, _done: int, _total: int | None) -> None:
+    return None
+
+
+@dataclass
+class Counts:
+    added: int = 0
+    changed: int = 0
+    removed: int = 0
+
+
+@dataclass
+class SyncStats:
+    assets: Counts = field(default_factory=Counts)
+    albums: Counts = field(default_factory=Counts)
+    album_links: Counts = field(default_factory=Counts)
+    tags: Counts = field(default_factory=Counts)
+    tag_links: Counts = field(default_factory=Counts)
+    reconciled: bool = False
+
+
+@dataclass
+class SyncContext:
+    client: ImmichClient
+    engine: Engine
+    run_id: int
+    full: bool
+    owner_id: str
+    include_partners: bool = False
+    progress: ProgressFn = no_progress
+    stats: SyncStats = field(default_factory=SyncStats)
+    # Assets whose row changed in this run (new, changed, trashed, restored): their tags are re-read.
+    changed_assets: set[str] = field(default_factory=set)
+
+    def keeps(self, item_owner: str | None) -> bool:
+        return self.include_partners or item_owner == self.owner_id
+
+
+def get_state(conn: Connection, key: str) -> str | None:
+    return conn.execute(text("SELECT value FROM sync_state WHERE key = :k"), {"k": key}).scalar()
+
+
+def set_state(conn: Connection, key: str, value: str | None) -> None:
+    conn.execute(
+        text(
+            "INSERT INTO sync_state(key, value, updated_at) VALUES (:k, :v, :t) "
+            "ON CONFLICT(key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at"
+        ),
+        {"k": key, "v": value, "t": datetime.now(UTC).isoformat()},
+    )
+
+
+def parse_ts(value: str) -> datetime:
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))

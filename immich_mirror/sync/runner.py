@@ -1,0 +1,159 @@
+"""One sync run: assets, then albums, then tags, recorded in ``sync_runs``.
+
+Order matters: the tag pass re-reads tags for the assets the asset pass found changed, and the album
+pass is independent of both. A failure marks the run ``failed`` with the one-line error and re-raises;
+everything committed before it stays, and the next run resumes from the last stored watermark.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import Engine, text
+
+from immich_mirror.api.client import ImmichClient
+from immich_mirror.db.schema import SyncRun
+from immich_mirror.errors import ImmichMirrorError
+from immich_mirror.sync.albums import sync_albums
+from immich_mirror.sync.assets import WATERMARK_KEY, sync_assets
+from immich_mirror.sync.context import (
+    OVERLAP,
+    ProgressFn,
+    SyncContext,
+    SyncStats,
+    get_state,
+    no_progress,
+    parse_ts,
+    set_state,
+)
+from immich_mirror.sync.rows import now_iso
+from immich_mirror.sync.tags import sync_tags
+
+
+@dataclass
+class SyncSummary:
+    run_id: int
+    mode: str
+    stats: SyncStats
+    requests: int
+    bytes: int
+    seconds: float
+    server_version: str
+
+    def line(self) -> str:
+        s = self.stats
+
+        def part(name: str, c: object) -> str:
+            d = asdict(c)  # type: ignore[call-overload]
+            return f"{name} +{d['added']} ~{d['changed']} -{d['removed']}"
+
+        return (
+            f"sync ({self.mode}): {part('assets', s.assets)}, {part('albums', s.albums)}, "
+            f"album links +{s.album_links.added} -{s.album_links.removed}, {part('tags', s.tags)}, "
+            f"tag links +{s.tag_links.added} -{s.tag_links.removed}; "
+            f"{self.requests} requests, {self.seconds:.1f} s"
+        )
+
+
+def _start_run(engine: Engine, mode: str, version: str) -> int:
+    with engine.begin() as conn:
+        run_id = conn.execute(
+            text(
+                "INSERT INTO sync_runs(started_at, mode, status, server_version) "
+                "VALUES (:t, :m, 'running', :v) "
+                "RETURNING id"
+            ),
+            {"t": now_iso(), "m": mode, "v": version},
+        ).scalar_one()
+    return int(run_id)
+
+
+def _finish_run(
+    engine: Engine, run_id: int, stats: SyncStats, requests: int, nbytes: int, error: str | None
+) -> None:
+    values = {
+        "id": run_id,
+        "t": now_iso(),
+        "status": "failed" if error else "ok",
+        "error": error,
+        "requests": requests,
+        "bytes": nbytes,
+    }
+    for entity in ("assets", "albums", "album_links", "tags", "tag_links"):
+        for kind, count in asdict(getattr(stats, entity)).items():
+            values[f"{entity}_{kind}"] = count
+    # Links have no "changed" count: a link exists or it does not.
+    cols = [
+        k
+        for k in values
+        if k in SyncRun.__table__.columns and k not in ("id", "status", "error", "requests", "bytes")
+    ]
+    sets = ", ".join(f"{c} = :{c}" for c in cols)
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "UPDATE sync_runs SET finished_at = :t, status = :status, error = :error, "
+                f"requests = :requests, "
+                f"bytes = :bytes, {sets} WHERE id = :id"
+            ),
+            values,
+        )
+
+
+def run_sync(
+    client: ImmichClient,
+    engine: Engine,
+    *,
+    full: bool = False,
+    include_partners: bool = False,
+    progress: ProgressFn = no_progress,
+) -> SyncSummary:
+    started = time.monotonic()
+    req0, bytes0 = client.requests, client.bytes_received
+    version = client.server_version()
+    owner_id = client.me().id
+    mode = "full" if full else "incremental"
+    run_id = _start_run(engine, mode, str(version))
+    ctx = SyncContext(
+        client=client,
+        engine=engine,
+        run_id=run_id,
+        full=full,
+        owner_id=owner_id,
+        include_partners=include_partners,
+        progress=progress,
+    )
+    with engine.connect() as conn:
+        mark = get_state(conn, WATERMARK_KEY)
+    updated_after = None if (full or mark is None) else parse_ts(mark) - OVERLAP
+    with engine.begin() as conn:
+        # Rules scope assets to the key's owner in SQL, so the owner must live in the DB itself.
+        set_state(conn, "owner_id", owner_id)
+        set_state(conn, "server_version", str(version))
+    try:
+        # The server's clock (HTTP Date of the last response), not ours: watermarks compare with its updatedAt.
+        server_now = client.last_server_date or datetime.now(UTC)
+        sync_assets(ctx, server_now)
+        sync_albums(ctx)
+        sync_tags(ctx, updated_after)
+    except ImmichMirrorError as exc:
+        _finish_run(
+            engine, run_id, ctx.stats, client.requests - req0, client.bytes_received - bytes0, exc.message
+        )
+        raise
+    except BaseException as exc:  # interrupted (Ctrl-C) or a bug: record it, then let it propagate
+        _finish_run(
+            engine,
+            run_id,
+            ctx.stats,
+            client.requests - req0,
+            client.bytes_received - bytes0,
+            f"{type(exc).__name__}: {exc}",
+        )
+        raise
+    requests = client.requests - req0
+    nbytes = client.bytes_received - bytes0
+    _finish_run(engine, run_id, ctx.stats, requests, nbytes, None)
+    return SyncSummary(run_id, mode, ctx.stats, requests, nbytes, time.monotonic() - started, str(version))

@@ -1,0 +1,147 @@
+"""The tag pass: the tag list every run; asset-tag links re-read only for assets that changed.
+
+Immich reports an asset's tags only in ``GET /assets/{id}``. Searching ``tagIds:[t]`` returns the
+assets tagged ``t`` *or any descendant of t*. The mirror keeps *direct* links (``asset_tags``) and
+derives them per asset from the set ``M`` of tags whose search matched it: ``t`` is direct when no
+child of ``t`` is also in ``M``. The one case this cannot tell apart is an asset tagged with both a
+tag and one of its descendants; it is recorded with the descendant only (docs/schema.md).
+
+A tag write reaches the asset's ``updatedAt`` once the server's jobs ran (API-NOTES 0b), so the asset
+pass knows which assets may have new tags. For a handful the exact ``tags[]`` of ``GET /assets/{id}``
+is cheapest; for more, one search per tag restricted with the same ``updatedAfter``. A full refresh
+(one search per tag, no date filter) runs on ``--full``, on the first sync, and whenever the tag tree
+itself changed (a tag created, deleted or moved), since that changes what "direct" means.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import datetime
+
+from sqlalchemy import text
+
+from immich_mirror.api.models import Tag
+from immich_mirror.errors import NotFound
+from immich_mirror.sync.context import SyncContext, get_state, set_state
+from immich_mirror.sync.rows import tag_row
+
+FEW_ASSETS = 20
+TREE_KEY = "tags.tree"
+
+_UPSERT = text(
+    "INSERT INTO tags (id, value, name, parent_id, color, created_at, updated_at, raw) "
+    "VALUES (:id, :value, :name, :parent_id, :color, :created_at, :updated_at, :raw) "
+    "ON CONFLICT(id) DO UPDATE SET value = excluded.value, name = excluded.name, "
+    "parent_id = excluded.parent_id, color = excluded.color, updated_at = excluded.updated_at, "
+    "raw = excluded.raw"
+)
+
+
+def _tree_signature(tags: Iterable[Tag]) -> str:
+    return ";".join(sorted(f"{t.id}>{t.parent_id or ''}" for t in tags))
+
+
+def direct_tags(matched: set[str], children: dict[str, set[str]]) -> set[str]:
+    return {t for t in matched if not (children.get(t, set()) & matched)}
+
+
+def _upsert_tags(ctx: SyncContext, tags: list[Tag]) -> None:
+    server = {t.id: t for t in tags}
+    with ctx.engine.begin() as conn:
+        known = {r[0]: r[1] for r in conn.execute(text("SELECT id, raw FROM tags"))}
+        gone = set(known) - set(server)
+        for tag_id in gone:
+            conn.execute(text("DELETE FROM tags WHERE id = :t"), {"t": tag_id})  # cascades asset_tags
+        ctx.stats.tags.removed += len(gone)
+        # A value freed by a deleted or renamed tag may be taken by another id in the same run: clear
+        # the rows that will be rewritten first so the UNIQUE(value) index never sees two at once.
+        moving = [t for t in tags if t.id in known and known[t.id] != tag_row(t)["raw"]]
+        for tag in moving:
+            conn.execute(text("UPDATE tags SET value = '#moving#' || id WHERE id = :t"), {"t": tag.id})
+        for tag in tags:
+            row = tag_row(tag)
+            if tag.id not in known:
+                ctx.stats.tags.added += 1
+            elif known[tag.id] != row["raw"]:
+                ctx.stats.tags.changed += 1
+            else:
+                continue
+            conn.execute(_UPSERT, row)
+
+
+def _matches(ctx: SyncContext, tags: list[Tag], updated_after: datetime | None) -> dict[str, set[str]]:
+    """asset id -> ids of the tags whose search returned it."""
+    matched: dict[str, set[str]] = defaultdict(set)
+    for done, tag in enumerate(tags, 1):
+        for items in ctx.client.search_assets(
+            visibility=None, with_deleted=True, tag_ids=[tag.id], updated_after=updated_after, with_exif=False
+        ):
+            for item in items:
+                if ctx.keeps(item.get("ownerId")):
+                    matched[item["id"]].add(tag.id)
+        ctx.progress("tags", done, len(tags))
+    return matched
+
+
+def _replace_links(ctx: SyncContext, direct: dict[str, set[str]], everything: bool) -> None:
+    """Make the asset_tags rows of the given assets (or of every asset) equal to ``direct``."""
+    with ctx.engine.begin() as conn:
+        if everything:
+            current_rows = conn.execute(text("SELECT asset_id, tag_id FROM asset_tags")).all()
+        else:
+            current_rows = []
+            ids = list(direct)
+            for i in range(0, len(ids), 900):
+                chunk = ids[i : i + 900]
+                marks = ", ".join("?" for _ in chunk)
+                current_rows += conn.exec_driver_sql(
+                    f"SELECT asset_id, tag_id FROM asset_tags WHERE asset_id IN ({marks})", tuple(chunk)
+                ).all()
+        current = {(a, t) for a, t in current_rows}
+        wanted = {(a, t) for a, ts in direct.items() for t in ts}
+        removed = current - wanted
+        added = wanted - current
+        if removed:
+            conn.exec_driver_sql("DELETE FROM asset_tags WHERE asset_id = ? AND tag_id = ?", list(removed))
+        if added:
+            conn.exec_driver_sql(
+                "INSERT OR IGNORE INTO asset_tags(asset_id, tag_id) VALUES (?, ?)", list(added)
+            )
+    ctx.stats.tag_links.added += len(added)
+    ctx.stats.tag_links.removed += len(removed)
+
+
+def sync_tags(ctx: SyncContext, updated_after: datetime | None) -> None:
+    tags = ctx.client.list_tags()
+    _upsert_tags(ctx, tags)
+    children: dict[str, set[str]] = defaultdict(set)
+    for tag in tags:
+        if tag.parent_id:
+            children[tag.parent_id].add(tag.id)
+    signature = _tree_signature(tags)
+    with ctx.engine.connect() as conn:
+        tree_changed = get_state(conn, TREE_KEY) != signature
+    if ctx.full or updated_after is None or tree_changed:
+        matched = _matches(ctx, tags, None)
+        _replace_links(ctx, {a: direct_tags(m, children) for a, m in matched.items()}, everything=True)
+    else:
+        changed = set(ctx.changed_assets)
+        if len(changed) <= FEW_ASSETS:
+            # Exact direct tags, and cheaper than one search per tag for a handful of assets.
+            known = {t.id for t in tags}
+            direct = {}
+            for asset_id in changed:
+                try:
+                    asset = ctx.client.get_asset(asset_id)
+                except NotFound:  # purged since the asset pass: the next reconcile drops it
+                    asset = {}
+                ids = {t.get("id") for t in asset.get("tags") or [] if isinstance(t, dict)}
+                direct[asset_id] = {t for t in ids if t in known}
+        else:
+            matched = _matches(ctx, tags, updated_after)
+            direct = {a: direct_tags(matched.get(a, set()), children) for a in changed | set(matched)}
+        if direct:
+            _replace_links(ctx, direct, everything=False)
+    with ctx.engine.begin() as conn:
+        set_state(conn, TREE_KEY, signature)
