@@ -6,11 +6,14 @@ Nothing here knows HTTP or JSON: `library.py` owns the rules that change these r
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from random import Random
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 Clock = Callable[[], datetime]
 
@@ -220,3 +223,30 @@ def offset_of_label(label: str | None) -> timedelta:
     sign = -1 if body.startswith("-") else 1
     hours, _, mins = body.lstrip("+-").partition(":")
     return sign * timedelta(hours=int(hours or 0), minutes=int(mins or 0))
+
+
+MIME_TYPES = {
+    "jpg": "image/jpeg", "jpeg": "image/jpeg", "png": "image/png", "heic": "image/heic",
+    "gif": "image/gif", "webp": "image/webp", "mp4": "video/mp4", "mov": "video/quicktime",
+}
+
+
+def checksum_of(seed: str) -> str:
+    return base64.b64encode(hashlib.sha1(seed.encode()).digest()).decode()
+
+
+def local_of(instant: datetime, time_zone: str | None) -> datetime:
+    """Wall-clock time of `instant` in `time_zone` (an IANA name or `UTC+2`), kept naive-as-UTC."""
+    return (instant.astimezone(UTC) + zone_offset(instant, time_zone)).replace(tzinfo=UTC)
+
+
+def zone_offset(instant: datetime, time_zone: str | None) -> timedelta:
+    """Offset of `time_zone` (IANA name or Immich's `UTC+2` label) at `instant`."""
+    if not time_zone:
+        return timedelta(0)
+    if time_zone.startswith("UTC"):
+        return offset_of_label(time_zone)
+    try:
+        return instant.astimezone(ZoneInfo(time_zone)).utcoffset() or timedelta(0)
+    except (ZoneInfoNotFoundError, ValueError):
+        return timedelta(0)
