@@ -1,0 +1,233 @@
+"""The autotag config file: one YAML document, validated as a whole by the pydantic models below.
+
+Sections: ``immich:`` and ``db:`` (the connection, owned by ``immich_mirror.config``), ``scope:``,
+``rules:``, ``markers:``, ``exclude:``/``only:`` (links resolved elsewhere), ``push:``, and one section
+per later feature (``duplicates:``, ``dates:``, ...). Every model forbids unknown keys, so a typo is an
+error naming the key instead of a setting silently ignored.
+
+Precedence, lowest first: the file < environment variables < the ``--db`` flag. Errors are one line:
+``<file>: <dotted key>: <what is wrong>``; a problem inside a rule is a ``RuleError`` naming the rule
+(``rules[2] (screenshots): ...``, counting from 0 like the YAML list).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from immich_mirror.config import (
+    ImmichSettings,
+    apply_environment,
+    config_path,
+    db_path,
+    describe_validation_error,
+    load_yaml,
+)
+from immich_mirror.errors import ConfigError, RuleError
+
+Visibility = Literal["timeline", "archive", "hidden", "locked"]
+
+DEFAULT_VISIBILITY: tuple[Visibility, ...] = ("timeline", "archive")
+DEFAULT_UNCLASSIFIED_MARKER = "autotag_output_unknown"
+DEFAULT_CONFLICT_MARKER = "autotag_output_conflict"
+DEFAULT_EVENT_ALBUM_REGEX = r"^\d{4}-\d{2}(-\d{2})?"
+
+# Rule names end up in comma-separated columns (classification.matched_rules) and in reasons, so they
+# must not contain commas or spaces; this also keeps them easy to type in `autotag sql` queries.
+RULE_NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class RuleConfig(_Strict):
+    """One classification rule: it matches an asset if ANY of its criteria does."""
+
+    name: str
+    album_name_regex: list[str] = Field(default_factory=list)
+    album_ids: list[str] = Field(default_factory=list)
+    tags: list[str] = Field(default_factory=list)
+    include_descendants: bool = False
+    sql: str | None = None
+
+    @field_validator("album_name_regex", "album_ids", "tags", mode="before")
+    @classmethod
+    def _one_or_many(cls, v: Any) -> Any:
+        # `tags: people` is what people write for a single value; accept it as a list of one.
+        return [v] if isinstance(v, str) else v
+
+
+def default_rules() -> list[RuleConfig]:
+    """The rules used when the config has no ``rules:`` key (``example-config.yaml`` spells them out)."""
+    return [
+        RuleConfig(name="event_album", album_name_regex=[DEFAULT_EVENT_ALBUM_REGEX]),
+        RuleConfig(name="meme", tags=["autotag_input_meme"]),
+        RuleConfig(name="adult_meme", tags=["autotag_input_adult_meme"]),
+        RuleConfig(name="pending_review", tags=["autotag_input_pending_review"]),
+        RuleConfig(name="ignore", tags=["autotag_input_ignore"]),
+    ]
+
+
+class MarkersConfig(_Strict):
+    """The tag values (full paths) the tool puts on assets users should look at."""
+
+    unclassified: str = DEFAULT_UNCLASSIFIED_MARKER
+    conflict: str = DEFAULT_CONFLICT_MARKER
+
+    @field_validator("unclassified", "conflict")
+    @classmethod
+    def _tag_value(cls, v: str) -> str:
+        v = v.strip()
+        if not v or v.startswith("/") or v.endswith("/") or "//" in v:
+            raise ValueError("must be a tag value such as 'autotag_output_unknown' or 'autotag/unknown'")
+        return v
+
+    @model_validator(mode="after")
+    def _distinct(self) -> MarkersConfig:
+        if self.unclassified == self.conflict:
+            raise ValueError("the unclassified and conflict markers must be different tags")
+        return self
+
+
+class ScopeConfig(_Strict):
+    """Which of the key owner's assets the rules look at (trashed assets never are)."""
+
+    visibility: list[Visibility] = Field(default_factory=lambda: list(DEFAULT_VISIBILITY))
+
+    @field_validator("visibility")
+    @classmethod
+    def _not_empty(cls, v: list[Visibility]) -> list[Visibility]:
+        if not v:
+            raise ValueError("list at least one visibility (timeline, archive, hidden, locked)")
+        return v
+
+
+class PushConfig(_Strict):
+    """How the pusher paces and checks its writes (Immich applies some of them asynchronously)."""
+
+    settle_seconds_per_asset: float = Field(default=0.05, ge=0)
+    settle_max_seconds: float = Field(default=120, ge=0)
+    verify_rounds: int = Field(default=3, ge=0)
+    chunk_size: int = Field(default=1000, ge=1, le=10000)
+
+
+class FeatureConfig(_Strict):
+    """A feature that is off unless enabled; each feature's own options are added with the feature."""
+
+    enabled: bool = False
+
+
+class DuplicatesConfig(FeatureConfig):
+    pass
+
+
+class DatesConfig(FeatureConfig):
+    pass
+
+
+class AlbumDatesConfig(FeatureConfig):
+    pass
+
+
+class FolderAlbumsConfig(FeatureConfig):
+    pass
+
+
+class TagAlbumsConfig(FeatureConfig):
+    pass
+
+
+class AutotagConfig(_Strict):
+    """The whole config file. After ``load_config``, ``db`` is the resolved mirror path."""
+
+    immich: ImmichSettings = Field(default_factory=ImmichSettings)
+    db: str | None = None
+    scope: ScopeConfig = Field(default_factory=ScopeConfig)
+    rules: list[RuleConfig] = Field(default_factory=default_rules)
+    markers: MarkersConfig = Field(default_factory=MarkersConfig)
+    exclude: list[str] = Field(default_factory=list)
+    only: list[str] = Field(default_factory=list)
+    push: PushConfig = Field(default_factory=PushConfig)
+    duplicates: DuplicatesConfig = Field(default_factory=DuplicatesConfig)
+    dates: DatesConfig = Field(default_factory=DatesConfig)
+    album_dates: AlbumDatesConfig = Field(default_factory=AlbumDatesConfig)
+    folder_albums: FolderAlbumsConfig = Field(default_factory=FolderAlbumsConfig)
+    tag_albums: TagAlbumsConfig = Field(default_factory=TagAlbumsConfig)
+
+    @field_validator("rules", mode="before")
+    @classmethod
+    def _rules(cls, v: Any) -> Any:
+        if v is None:  # `rules:` with nothing under it: the defaults, as if the key were absent
+            return default_rules()
+        if isinstance(v, list) and not v:
+            # With no rule every asset would be marked unclassified: surely not what was meant.
+            raise ValueError("is empty: remove the key to use the default rules, or list at least one rule")
+        return v
+
+    @property
+    def db_path(self) -> Path:
+        return db_path(None, {}, self.db)
+
+
+def _rule_label(raw: Mapping[str, Any], index: int) -> str:
+    rules = raw.get("rules")
+    name = None
+    if isinstance(rules, list) and index < len(rules) and isinstance(rules[index], dict):
+        name = rules[index].get("name")
+    return f"rules[{index}] ({name})" if isinstance(name, str) else f"rules[{index}]"
+
+
+def _validation_error(path: Path, raw: Mapping[str, Any], exc: ValidationError) -> ConfigError:
+    first = exc.errors()[0]
+    loc = first["loc"]
+    if len(loc) >= 2 and loc[0] == "rules" and isinstance(loc[1], int):
+        key = ".".join(str(p) for p in loc[2:])
+        msg = first["msg"]
+        if first["type"] == "extra_forbidden":
+            msg = "unknown key (rule keys: name, album_name_regex, album_ids, tags, include_descendants, sql)"
+        where = f"{key}: " if key else ""
+        return RuleError(f"{path}: {_rule_label(raw, loc[1])}: {where}{msg}")
+    return ConfigError(describe_validation_error(path, exc))
+
+
+def parse_config(raw: Mapping[str, Any], *, source: Path | str = "config") -> AutotagConfig:
+    """Validate a parsed YAML document (models and rules); errors name ``source``."""
+    try:
+        cfg = AutotagConfig.model_validate(raw)
+    except ValidationError as exc:
+        raise _validation_error(Path(source), raw, exc) from None
+    # Imported here: rules.py needs the models above, and checking rules belongs with compiling them.
+    from autotag.rules import check_rules
+
+    try:
+        check_rules(cfg)
+    except RuleError as exc:
+        raise RuleError(f"{source}: {exc.message}") from None
+    return cfg
+
+
+def load_config(path: Path | None, *, env: Mapping[str, str], db_flag: str | None = None) -> AutotagConfig:
+    """The config from ``path`` (or $AUTOTAG_CONFIG, or the default place), then environment, then flag.
+
+    A file the user named must exist; the default file may be missing (all defaults then).
+    """
+    file, required = config_path(path, env)
+    raw = load_yaml(file, required=required)
+    cfg = parse_config(raw, source=file)
+    return cfg.model_copy(
+        update={
+            "immich": apply_environment(cfg.immich, env),
+            "db": str(db_path(db_flag, env, cfg.db)),
+        }
+    )
+
+
+def starter_config_text() -> str:
+    """A commented starter config (what ``autotag init`` writes): every default, spelled out."""
+    return resources.files("autotag").joinpath("example-config.yaml").read_text(encoding="utf-8")

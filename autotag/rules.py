@@ -1,0 +1,256 @@
+"""Classification rules compiled into SQL: small tables holding the user's values, and views over the mirror.
+
+User values (regexes, tag values, album ids, marker names, visibilities) are never formatted into SQL:
+views cannot take parameters, so the values go into the ``rule_*`` tables below, written with bound
+parameters, and the views join them. The one exception is a rule's ``sql:`` predicate, which is user SQL
+by design (trusted like ``autotag sql``): it gets a view of its own, ``rule_sql_<n>``, and is tried
+against ``assets`` before anything is installed, so a typo is a ``RuleError`` naming the rule.
+
+Speed: the album regexes run once per album (``classifying_albums``), tag rules once per tag
+(``classifying_tags``); the per-asset work is index lookups on ``album_assets``/``asset_tags`` and one
+GROUP BY over the matches, so classifying a million assets stays a few seconds.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from sqlalchemy import Connection, text
+from sqlalchemy.exc import DBAPIError
+
+from autotag.config import RULE_NAME, AutotagConfig, RuleConfig
+from immich_mirror.errors import RuleError
+
+RULE_TABLES: dict[str, str] = {
+    # kind: album_regex | album_id | tag | tag_prefix (descendants: the tag value + '/') | sql
+    "rule_defs": "rule TEXT NOT NULL, kind TEXT NOT NULL, value TEXT NOT NULL, "
+    "PRIMARY KEY (rule, kind, value)",
+    "rule_names": "position INTEGER PRIMARY KEY, rule TEXT NOT NULL UNIQUE",
+    "rule_markers": "status TEXT PRIMARY KEY, tag_value TEXT NOT NULL UNIQUE",
+    "rule_scope": "visibility TEXT PRIMARY KEY",
+}
+
+# The scope in SQL. The owner comes from the mirror itself so that the views answer the same thing in
+# `autotag sql` as in classify; with no owner recorded yet (never synced) nothing is in scope.
+SCOPE_ASSETS = """
+SELECT a.id AS asset_id
+FROM assets AS a
+WHERE a.is_trashed = 0
+  AND a.owner_id = (SELECT value FROM sync_state WHERE key = 'owner_id')
+  AND a.visibility IN (SELECT visibility FROM rule_scope)
+  AND a.id NOT IN (SELECT asset_id FROM scope_exclude)
+  AND (NOT EXISTS (SELECT 1 FROM scope_only) OR a.id IN (SELECT asset_id FROM scope_only))
+"""
+
+CLASSIFYING_ALBUMS = """
+SELECT al.id AS album_id, d.rule AS rule
+FROM rule_defs AS d JOIN albums AS al ON al.name REGEXP d.value
+WHERE d.kind = 'album_regex'
+UNION
+SELECT al.id, d.rule
+FROM rule_defs AS d JOIN albums AS al ON al.id = d.value
+WHERE d.kind = 'album_id'
+"""
+
+CLASSIFYING_TAGS = """
+SELECT t.id AS tag_id, d.rule AS rule
+FROM rule_defs AS d JOIN tags AS t ON t.value = d.value
+WHERE d.kind = 'tag'
+UNION
+SELECT t.id, d.rule
+FROM rule_defs AS d JOIN tags AS t ON substr(t.value, 1, length(d.value)) = d.value
+WHERE d.kind = 'tag_prefix'
+"""
+
+# One row per (asset, rule, album); group_concat sees the rows sorted, so the lists come out sorted.
+CLASSIFICATION = """
+SELECT s.asset_id AS asset_id,
+       CASE WHEN g.asset_id IS NULL THEN 'unclassified'
+            WHEN g.n_rules > 1 OR g.n_albums > 1 THEN 'conflict'
+            ELSE 'classified' END AS status,
+       g.matched_rules AS matched_rules,
+       g.matched_albums AS matched_albums
+FROM scope_assets AS s
+LEFT JOIN (
+    SELECT asset_id,
+           count(DISTINCT rule) AS n_rules,
+           count(DISTINCT album_id) AS n_albums,
+           group_concat(DISTINCT rule) AS matched_rules,
+           group_concat(DISTINCT album_id) AS matched_albums
+    FROM (SELECT asset_id, rule, album_id FROM rule_matches_all ORDER BY asset_id, rule, album_id)
+    GROUP BY asset_id
+) AS g ON g.asset_id = s.asset_id
+"""
+
+DESIRED_MARKERS = """
+SELECT c.asset_id AS asset_id,
+       m.tag_value AS tag_value,
+       CASE c.status WHEN 'conflict'
+            THEN 'conflict: rules ' || c.matched_rules || coalesce(' via albums ' || c.matched_albums, '')
+            ELSE 'unclassified: no rule matched' END AS reason
+FROM classification AS c JOIN rule_markers AS m ON m.status = c.status
+"""
+
+# Markers currently on in-scope assets. A marker on an asset that left the scope (trashed, hidden,
+# a partner's, excluded) is deliberately absent: we cannot tell whether the user still wants it there,
+# and touching assets outside the scope is exactly what the scope promises not to do.
+CURRENT_MARKERS = """
+SELECT at.asset_id AS asset_id, t.value AS tag_value, m.status AS status
+FROM rule_markers AS m
+JOIN tags AS t ON t.value = m.tag_value
+JOIN asset_tags AS at ON at.tag_id = t.id
+JOIN scope_assets AS s ON s.asset_id = at.asset_id
+"""
+
+MARKER_PLAN = """
+SELECT 'tag_add' AS kind, d.tag_value AS target, d.asset_id AS asset_id, d.reason AS reason,
+       'tag_add:' || d.tag_value || ':' || d.asset_id AS idem_key
+FROM desired_markers AS d
+WHERE NOT EXISTS (
+    SELECT 1 FROM tags AS t JOIN asset_tags AS at ON at.tag_id = t.id
+    WHERE t.value = d.tag_value AND at.asset_id = d.asset_id
+)
+UNION ALL
+SELECT 'tag_remove', cm.tag_value, cm.asset_id,
+       CASE c.status WHEN 'classified' THEN 'classified: rule ' || c.matched_rules
+                     ELSE 'now ' || c.status END,
+       'tag_remove:' || cm.tag_value || ':' || cm.asset_id
+FROM current_markers AS cm JOIN classification AS c ON c.asset_id = cm.asset_id
+WHERE c.status <> cm.status
+"""
+
+
+def _sql_view(position: int) -> str:
+    return f"rule_sql_{position}"
+
+
+def _predicate_view(predicate: str) -> str:
+    return f"SELECT assets.id AS asset_id FROM assets WHERE ({predicate}\n)"
+
+
+def rule_views(cfg: AutotagConfig) -> dict[str, str]:
+    """Every rule view, in creation order (a view must exist before the views that read it)."""
+    views: dict[str, str] = {
+        "scope_assets": SCOPE_ASSETS,
+        "classifying_albums": CLASSIFYING_ALBUMS,
+        "classifying_tags": CLASSIFYING_TAGS,
+    }
+    parts = [
+        "SELECT aa.asset_id AS asset_id, ca.rule AS rule, ca.album_id AS album_id\n"
+        "FROM classifying_albums AS ca JOIN album_assets AS aa ON aa.album_id = ca.album_id",
+        "SELECT at.asset_id, ct.rule, NULL\n"
+        "FROM classifying_tags AS ct JOIN asset_tags AS at ON at.tag_id = ct.tag_id",
+    ]
+    for position, rule in enumerate(cfg.rules):
+        if rule.sql is not None:
+            name = _sql_view(position)
+            views[name] = _predicate_view(rule.sql)
+            # position is an int from enumerate, not a user value: safe to put into the SQL text.
+            parts.append(
+                f"SELECT p.asset_id, r.rule, NULL FROM {name} AS p "
+                f"JOIN rule_names AS r ON r.position = {position:d}"
+            )
+    views["rule_matches_all"] = "\nUNION ALL\n".join(parts)
+    views["rule_matches"] = (
+        "SELECT m.asset_id, m.rule, m.album_id FROM rule_matches_all AS m "
+        "JOIN scope_assets AS s ON s.asset_id = m.asset_id"
+    )
+    views["classification"] = CLASSIFICATION
+    views["unclassified"] = "SELECT * FROM classification WHERE status = 'unclassified'"
+    views["conflicts"] = "SELECT * FROM classification WHERE status = 'conflict'"
+    views["desired_markers"] = DESIRED_MARKERS
+    views["current_markers"] = CURRENT_MARKERS
+    views["marker_plan"] = MARKER_PLAN
+    return views
+
+
+def _criteria(rule: RuleConfig) -> Iterator[tuple[str, str]]:
+    for pattern in rule.album_name_regex:
+        yield "album_regex", pattern
+    for album_id in rule.album_ids:
+        yield "album_id", album_id
+    for tag in rule.tags:
+        yield "tag", tag
+        if rule.include_descendants:
+            yield "tag_prefix", tag + "/"
+
+
+def _label(position: int, rule: RuleConfig) -> str:
+    return f"rules[{position}] ({rule.name})"
+
+
+def check_rules(cfg: AutotagConfig) -> None:
+    """Everything about the rules that can be checked without a database; one-line ``RuleError``s."""
+    seen: dict[str, int] = {}
+    markers = {cfg.markers.unclassified, cfg.markers.conflict}
+    for position, rule in enumerate(cfg.rules):
+        label = _label(position, rule)
+        if not RULE_NAME.match(rule.name):
+            raise RuleError(f"{label}: name: use letters, digits, '_', '-' or '.' (no spaces or commas)")
+        if rule.name in seen:
+            raise RuleError(f"{label}: name: already used by rules[{seen[rule.name]}]")
+        seen[rule.name] = position
+        if not (rule.album_name_regex or rule.album_ids or rule.tags or rule.sql):
+            raise RuleError(f"{label}: matches nothing: give album_name_regex, album_ids, tags or sql")
+        for pattern in rule.album_name_regex:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise RuleError(f"{label}: invalid regex {pattern!r}: {exc}") from None
+        for tag in rule.tags:
+            if not tag.strip():
+                raise RuleError(f"{label}: tags: empty tag value")
+            # A marker that classified would undo itself on the next run: refuse the loop up front.
+            clash = [m for m in markers if m == tag or (rule.include_descendants and m.startswith(tag + "/"))]
+            if clash:
+                raise RuleError(f"{label}: tags: {tag!r} would match the marker tag {clash[0]!r}")
+        if rule.sql is not None and not rule.sql.strip():
+            raise RuleError(f"{label}: sql: empty predicate")
+
+
+def ensure_rule_tables(conn: Connection) -> None:
+    for name, columns in RULE_TABLES.items():
+        conn.exec_driver_sql(f"CREATE TABLE IF NOT EXISTS {name} ({columns})")
+
+
+def write_rule_tables(conn: Connection, cfg: AutotagConfig) -> None:
+    """Replace the rule tables' rows with ``cfg`` (bound parameters only)."""
+    for name in RULE_TABLES:
+        conn.exec_driver_sql(f"DELETE FROM {name}")
+    conn.execute(
+        text("INSERT INTO rule_names (position, rule) VALUES (:position, :rule)"),
+        [{"position": i, "rule": r.name} for i, r in enumerate(cfg.rules)],
+    )
+    defs = [{"rule": r.name, "kind": kind, "value": value} for r in cfg.rules for kind, value in _criteria(r)]
+    defs += [{"rule": r.name, "kind": "sql", "value": r.sql} for r in cfg.rules if r.sql is not None]
+    if defs:
+        conn.execute(
+            text("INSERT OR IGNORE INTO rule_defs (rule, kind, value) VALUES (:rule, :kind, :value)"), defs
+        )
+    conn.execute(
+        text("INSERT INTO rule_markers (status, tag_value) VALUES (:status, :tag_value)"),
+        [
+            {"status": "unclassified", "tag_value": cfg.markers.unclassified},
+            {"status": "conflict", "tag_value": cfg.markers.conflict},
+        ],
+    )
+    conn.execute(
+        text("INSERT OR IGNORE INTO rule_scope (visibility) VALUES (:v)"),
+        [{"v": v} for v in cfg.scope.visibility],
+    )
+
+
+def check_sql_predicates(conn: Connection, cfg: AutotagConfig) -> None:
+    """Compile each ``sql:`` predicate and run it over a few assets, so errors surface now, named."""
+    for position, rule in enumerate(cfg.rules):
+        if rule.sql is None:
+            continue
+        # The sample is aliased `assets` so that `assets.<column>` in the predicate resolves against it;
+        # running on real rows catches runtime errors (a bad REGEXP pattern) that compiling does not.
+        probe = f"SELECT 1 FROM (SELECT * FROM assets LIMIT 50) AS assets WHERE ({rule.sql}\n)"
+        try:
+            conn.exec_driver_sql(probe).fetchall()
+        except (DBAPIError, ValueError) as exc:
+            orig = getattr(exc, "orig", None) or exc
+            raise RuleError(f"{_label(position, rule)}: sql: {orig}") from None
