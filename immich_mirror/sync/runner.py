@@ -133,7 +133,7 @@ def run_sync(
         set_state(conn, "owner_id", owner_id)
         set_state(conn, "server_version", str(version))
     try:
-        # The server's clock (HTTP Date of the last response), not ours: watermarks compare with its updatedAt.
+        # The server's clock (HTTP Date), not ours: watermarks are compared with its updatedAt.
         server_now = client.last_server_date or datetime.now(UTC)
         sync_assets(ctx, server_now)
         sync_albums(ctx)

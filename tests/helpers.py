@@ -1,0 +1,102 @@
+"""Shared test helpers: a client wired to the in-process fake server, and mirror == server checks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Engine, text
+from starlette.testclient import TestClient
+
+from immich_mirror.api.client import ImmichClient
+from immich_mirror.api.retry import RetryPolicy
+from immich_mirror.fake.app import create_app
+from immich_mirror.fake.library import FakeLibrary
+
+VERSIONS = ("2.7.5", "3.1.0", "3.2.2")
+API_KEY = "fake-api-key"
+
+
+def fake_client(
+    library: FakeLibrary, version: str = "3.1.0", api_key: str = API_KEY, **app_kw: Any
+) -> ImmichClient:
+    library.version = version
+    http = TestClient(create_app(library, version=version, **app_kw), base_url="http://fake.test")
+    return ImmichClient("http://fake.test", api_key, http=http, retry=RetryPolicy.no_sleep(4))
+
+
+def ancestors_pruned(tag_ids: set[str], parents: dict[str, str | None]) -> set[str]:
+    """Direct tags as the mirror can know them: a tag with a tagged descendant is not listed (docs/schema.md)."""
+    covered = set()
+    for t in tag_ids:
+        p = parents.get(t)
+        while p:
+            covered.add(p)
+            p = parents.get(p)
+    return tag_ids - covered
+
+
+def mirror_state(engine: Engine) -> dict[str, Any]:
+    with engine.connect() as conn:
+        assets = {
+            r.id: {
+                "visibility": r.visibility,
+                "is_trashed": bool(r.is_trashed),
+                "duplicate_id": r.duplicate_id,
+                "original_file_name": r.original_file_name,
+                "is_favorite": bool(r.is_favorite),
+            }
+            for r in conn.execute(text("SELECT * FROM assets"))
+        }
+        albums = {r.id: r.name for r in conn.execute(text("SELECT id, name FROM albums"))}
+        members: dict[str, set[str]] = {a: set() for a in albums}
+        for album_id, asset_id in conn.execute(text("SELECT album_id, asset_id FROM album_assets")):
+            members[album_id].add(asset_id)
+        tags = {
+            r.id: (r.value, r.parent_id) for r in conn.execute(text("SELECT id, value, parent_id FROM tags"))
+        }
+        links = {(a, t) for a, t in conn.execute(text("SELECT asset_id, tag_id FROM asset_tags"))}
+    return {"assets": assets, "albums": albums, "members": members, "tags": tags, "links": links}
+
+
+def server_state(library: FakeLibrary, owner_id: str | None = None) -> dict[str, Any]:
+    snap = library.snapshot()
+    owner = owner_id or library.owner_id
+    assets = {
+        aid: {
+            "visibility": a["visibility"],
+            "is_trashed": a["deleted_at"] is not None,
+            "duplicate_id": a["duplicate_id"],
+            "original_file_name": a["original_file_name"],
+            "is_favorite": bool(a["is_favorite"]),
+        }
+        for aid, a in snap["assets"].items()
+        if a["owner_id"] == owner and a["visibility"] != "locked"
+    }
+    visible_albums = {
+        aid: al
+        for aid, al in snap["albums"].items()
+        if al["owner_id"] == owner or owner in library.albums[aid].shared_with
+    }
+    albums = {aid: al["name"] for aid, al in visible_albums.items()}
+    members = {aid: set(al["asset_ids"]) for aid, al in visible_albums.items()}
+    tags = {tid: (t["value"], t["parent_id"]) for tid, t in snap["tags"].items() if t["user_id"] == owner}
+    parents = {tid: p for tid, (_v, p) in tags.items()}
+    per_asset: dict[str, set[str]] = {}
+    for a, t in snap["asset_tags"]:
+        if a in assets and t in tags:
+            per_asset.setdefault(a, set()).add(t)
+    links = {(a, t) for a, ts in per_asset.items() for t in ancestors_pruned(ts, parents)}
+    return {"assets": assets, "albums": albums, "members": members, "tags": tags, "links": links}
+
+
+def assert_mirror_equals_server(engine: Engine, library: FakeLibrary) -> None:
+    mirror = mirror_state(engine)
+    server = server_state(library)
+    for key in ("assets", "albums", "tags", "members", "links"):
+        m, s = mirror[key], server[key]
+        if m != s:
+            if isinstance(m, dict):
+                diff = {k: (m.get(k), s.get(k)) for k in set(m) | set(s) if m.get(k) != s.get(k)}
+            else:
+                diff = {"only in mirror": sorted(m - s)[:5], "only on server": sorted(s - m)[:5]}
+            raise AssertionError(f"mirror != server for {key}: {list(diff.items())[:5]}")
