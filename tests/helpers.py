@@ -25,7 +25,7 @@ def fake_client(
 
 
 def ancestors_pruned(tag_ids: set[str], parents: dict[str, str | None]) -> set[str]:
-    """Direct tags as the mirror can know them: a tag with a tagged descendant is not listed (docs/schema.md)."""
+    """Direct tags as the mirror can know them: a tag with a tagged descendant is left out (docs/schema.md)."""
     covered = set()
     for t in tag_ids:
         p = parents.get(t)

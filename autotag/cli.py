@@ -1,0 +1,319 @@
+"""The ``autotag`` command line: thin commands over ``autotag.session`` and one error handler.
+
+Every known error becomes ``error: <one line>`` on stderr with its exit code; a traceback appears only
+with ``--debug``. Data goes to stdout, progress and logs to stderr.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import sys
+import traceback
+from pathlib import Path
+from typing import Any
+
+import click
+import typer
+from rich.console import Console
+
+from autotag import render
+from autotag.config import AutotagConfig, load_config, starter_config_text
+from autotag.session import Session
+from immich_mirror import config as mconf
+from immich_mirror.errors import ConfigError, ImmichMirrorError
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="Mirror your Immich library into SQLite and mark unorganised photos with tags.",
+)
+links_app = typer.Typer(help="Immich web links in `exclude:` and `only:`.", no_args_is_help=True)
+app.add_typer(links_app, name="links")
+
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+log = logging.getLogger("autotag")
+
+
+class State:
+    config: Path | None = None
+    db: Path | None = None
+    url: str | None = None
+    insecure: bool = False
+    debug: bool = False
+    verbosity: int = 0
+    session: Session | None = None
+
+
+state = State()
+
+
+class RedactSecrets(logging.Filter):
+    """Defence in depth: even a log line that somehow carried the API key shows it redacted."""
+
+    def __init__(self, secrets: list[str]) -> None:
+        super().__init__()
+        self.secrets = [s for s in secrets if s and len(s) >= 6]
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if self.secrets:
+            msg = record.getMessage()
+            for s in self.secrets:
+                msg = msg.replace(s, "***")
+            record.msg, record.args = msg, None
+        return True
+
+
+def _setup_logging(secret: str | None) -> None:
+    level = logging.WARNING - 10 * state.verbosity if state.verbosity >= 0 else logging.ERROR
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(RedactSecrets([secret] if secret else []))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(max(logging.DEBUG, level))
+    logging.getLogger("httpx").setLevel(logging.WARNING if state.verbosity < 2 else logging.DEBUG)
+    logging.getLogger("httpcore").setLevel(logging.WARNING)
+
+
+def load() -> AutotagConfig:
+    path, named = mconf.config_path(state.config, os.environ)
+    cfg = load_config(path if (named or path.exists()) else None, env=os.environ)
+    if state.url:
+        cfg = cfg.model_copy(update={"immich": cfg.immich.model_copy(update={"url": state.url})})
+    if state.insecure:
+        cfg = cfg.model_copy(update={"immich": cfg.immich.model_copy(update={"insecure": True})})
+    if cfg.immich.insecure:
+        err.print("warning: TLS certificate verification is off (--insecure / immich.insecure)")
+    if path.exists() and cfg.immich.api_key is not None and mconf.readable_by_others(path):
+        err.print(f"warning: {path} holds an API key and is readable by others: chmod 600 {path}")
+    return cfg
+
+
+def session() -> Session:
+    if state.session is None:
+        cfg = load()
+        key = cfg.immich.api_key.get_secret_value() if cfg.immich.api_key else None
+        _setup_logging(key)
+        db = mconf.db_path(state.db, os.environ, cfg.db)
+        state.session = Session(cfg=cfg, db_path=db, progress=render.progress_callback(err, state.verbosity))
+    return state.session
+
+
+@app.callback()
+def _global(
+    config: Path | None = typer.Option(None, "--config", help="config file (default: XDG config dir)"),
+    db: Path | None = typer.Option(None, "--db", help="mirror database (default: XDG data dir)"),
+    url: str | None = typer.Option(None, "--url", help="Immich server URL (overrides config and env)"),
+    insecure: bool = typer.Option(False, "--insecure", help="do not verify TLS certificates (warns)"),
+    verbose: int = typer.Option(0, "--verbose", "-v", count=True, help="more log output (-vv for HTTP)"),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="only errors"),
+    debug: bool = typer.Option(False, "--debug", help="show tracebacks"),
+) -> None:
+    state.config, state.db, state.url, state.insecure, state.debug = config, db, url, insecure, debug
+    state.verbosity = -1 if quiet else verbose
+
+
+# ------------------------------------------------------------------------------------------ setup
+@app.command()
+def init(
+    force: bool = typer.Option(False, "--force", help="overwrite an existing config"),
+    url: str | None = typer.Option(None, "--server", help="Immich URL to write into the config"),
+) -> None:
+    """Write a commented starter config (mode 0600)."""
+    path, _ = mconf.config_path(state.config, os.environ)
+    if path.exists() and not force:
+        raise ConfigError(f"{path}: a config already exists (use --force to overwrite it)")
+    text = starter_config_text()
+    if url:
+        text = text.replace("url: http://localhost:2283", f"url: {url}", 1)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(text)
+    os.chmod(path, 0o600)
+    out.print(f"wrote {path} (mode 600): set immich.url and immich.api_key, then run `autotag doctor`")
+
+
+@app.command()
+def doctor() -> None:
+    """Check config, server, version, API key, permissions and the database path."""
+    from autotag.doctor import run_checks
+
+    checks = run_checks(session())
+    render.checklist(out, checks)
+    if any(not c.ok for c in checks):
+        raise typer.Exit(1)
+
+
+# ------------------------------------------------------------------------------------------ mirror
+@app.command()
+def sync(
+    full: bool = typer.Option(False, "--full", help="re-read everything and reconcile deletions"),
+) -> None:
+    """Refresh the local mirror from Immich (incremental by default)."""
+    from autotag import session as ops
+
+    summary = ops.sync(session(), full=full)
+    err.print(summary.line())
+
+
+@app.command()
+def status() -> None:
+    """Database path, server, last sync, counts."""
+    from autotag.report import status_info
+
+    render.kv(out, status_info(session()))
+
+
+@app.command()
+def sql(
+    query: str = typer.Argument(..., help="SQL to run on the mirror (read-only)"),
+    csv: bool = typer.Option(False, "--csv"),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Run read-only SQL over the mirror and its views."""
+    from autotag.report import run_sql
+
+    cols, rows = run_sql(session(), query)
+    render.table_out(out, cols, rows, csv=csv, as_json=as_json)
+
+
+# ------------------------------------------------------------------------------------------ rules
+@app.command()
+def classify(
+    dry_run: bool = typer.Option(False, "--dry-run", help="show the plan, write nothing"),
+    as_json: bool = typer.Option(False, "--json", help="everything as JSON"),
+    limit: int = typer.Option(20, "--limit", help="mutations to list in the dry run"),
+) -> None:
+    """Classify every asset by the rules and queue the marker changes in the outbox."""
+    from autotag import session as ops
+    from autotag.plan import plan_rows
+
+    s = session()
+    result = ops.classify(s, dry_run=dry_run)
+    with s.engine.connect() as conn:
+        rows = list(plan_rows(conn, None if as_json else limit))
+    base = s.cfg.immich.url or ""
+    render.plan(out, result, rows, base=base, as_json=as_json, limit=limit)
+
+
+@app.command()
+def push(
+    dry_run: bool = typer.Option(False, "--dry-run", help="show the calls it would make"),
+    strict: bool = typer.Option(False, "--strict", help="fail if a write is still lost after verifying"),
+) -> None:
+    """Apply the queued mutations to Immich, then verify what the server kept."""
+    from autotag import session as ops
+    from autotag.push import describe_pending
+
+    s = session()
+    if dry_run:
+        for line in describe_pending(s.engine, s.cfg.push.chunk_size) or ["nothing to push"]:
+            out.print(line)
+        return
+    _install_signal_handlers()
+    result = ops.push(s)
+    render.push_result(err, result)
+    _exit_for(result, strict)
+
+
+@app.command()
+def run(
+    full: bool = typer.Option(False, "--full", help="full sync first"),
+    strict: bool = typer.Option(False, "--strict", help="fail if a write is still lost after verifying"),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """sync + classify + push: the everyday command."""
+    from autotag import session as ops
+
+    _install_signal_handlers()
+    result = ops.run(session(), full=full)
+    if as_json:
+        out.print_json(json.dumps(result.as_dict()))
+    else:
+        err.print(result.sync.line())
+        render.push_result(err, result.push)
+        out.print(render.run_line(result.as_dict()))
+    _exit_for(result.push, strict)
+
+
+@app.command()
+def undo(
+    run_id: int | None = typer.Option(None, "--run", help="run to revert (default: the last with changes)"),
+    yes: bool = typer.Option(False, "--yes", help="apply (default: only show)"),
+) -> None:
+    """Revert the changes of a run through the outbox."""
+    from autotag import session as ops
+
+    result = ops.undo(session(), run_id=run_id, apply=yes)
+    render.undo(out, result, applied=yes)
+
+
+@app.command()
+def report(
+    directory: Path = typer.Argument(Path("autotag-report"), help="where to write the report"),
+) -> None:
+    """Write the modification log (CSV) and statistics (JSON + summary)."""
+    from autotag.report import write_report
+
+    paths = write_report(session(), directory)
+    for p in paths:
+        out.print(str(p))
+
+
+# ------------------------------------------------------------------------------------------ plumbing
+_stop = {"requested": False}
+
+
+def _install_signal_handlers() -> None:
+    """SIGTERM / first Ctrl-C: finish the current batch, then stop cleanly."""
+
+    def handler(signum: int, _frame: Any) -> None:
+        if _stop["requested"]:
+            raise KeyboardInterrupt
+        _stop["requested"] = True
+        err.print("stopping after the current batch (press Ctrl-C again to abort now)")
+
+    signal.signal(signal.SIGTERM, handler)
+    signal.signal(signal.SIGINT, handler)
+    s = session()
+    s.should_stop = lambda: _stop["requested"]
+
+
+def _exit_for(result: Any, strict: bool) -> None:
+    if result.interrupted:
+        raise typer.Exit(130)
+    if result.dead:
+        err.print(f"warning: {result.dead} mutation(s) could not be applied (see `autotag sql` on outbox)")
+    if strict and (result.still_lost or result.failed):
+        raise typer.Exit(4)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    debug = "--debug" in args or bool(os.environ.get("AUTOTAG_DEBUG"))
+    code = 0
+    try:
+        app(args=args, prog_name="autotag", standalone_mode=False)
+    except ImmichMirrorError as exc:
+        if debug:
+            traceback.print_exc()
+        err.print(f"error: {exc.message}", markup=False)
+        code = exc.exit_code
+    except click.exceptions.Exit as exc:
+        code = exc.exit_code
+    except click.ClickException as exc:
+        exc.show()
+        code = exc.exit_code
+    except (KeyboardInterrupt, click.exceptions.Abort):
+        err.print("interrupted")
+        code = 130
+    finally:
+        if state.session is not None:
+            state.session.close()
+            state.session = None
+    return code

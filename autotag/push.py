@@ -1,0 +1,520 @@
+"""Drain the outbox into bulk API calls, in waves the server can keep, and verify what it kept.
+
+Immich loses confirmed tag writes when writes to the same asset follow each other quickly (its
+sidecar write and metadata re-extraction race, API-NOTES 0b: ~10% of asset-rounds). So:
+
+1. **Combine.** All tag additions of an asset go in one ``PUT /tags/assets`` call: assets are grouped by
+   the exact set of tags they get, one call per group and chunk.
+2. **Space.** Waves (additions, then removals, then dates) never touch the same asset without the server
+   settling in between: ``GET /queues`` is polled when the key is an admin's; otherwise the pusher waits
+   a time proportional to the assets touched (``push.settle_seconds_per_asset``, capped).
+3. **Verify.** Once settled, the membership of every tag touched is read back (one search per tag)
+   and compared with the plan; what was lost is re-applied, for at most ``push.verify_rounds`` rounds.
+   What is still lost is reported (and fails the command only with ``--strict``); the next run's
+   sync sees the truth and plans it again.
+
+A row is marked ``sent`` only after the server confirmed its call, in the same transaction that writes
+the effect into the mirror and the ``changes`` log, so the next classify is right without a full sync.
+Interrupted anywhere, the next push re-sends at most the calls in flight, and every call used is
+harmless to repeat (``duplicate``/``not_found`` per id count as done).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Engine, text
+
+from autotag.outbox import OutboxRow, live_rows, mark_failed, mark_sent, record_changes
+from immich_mirror.api.client import ImmichClient
+from immich_mirror.api.models import BulkIdResult
+from immich_mirror.errors import ApiError, ConnectionFailed, NotFound, PermissionDenied, ServerError
+from immich_mirror.sync.rows import ts
+
+log = logging.getLogger(__name__)
+
+TAG_KINDS = ("tag_add", "tag_remove")
+ALBUM_KINDS = ("album_add", "album_remove")
+DATE_KINDS = ("set_date",)
+KNOWN_KINDS = TAG_KINDS + ALBUM_KINDS + DATE_KINDS
+
+
+@dataclass
+class PushSettings:
+    chunk_size: int = 1000
+    settle_seconds_per_asset: float = 0.05
+    settle_max_seconds: float = 120.0
+    verify_rounds: int = 3
+    queue_poll_seconds: float = 0.5
+
+
+@dataclass
+class PushResult:
+    sent: int = 0
+    failed: int = 0
+    dead: int = 0
+    requests: int = 0
+    rounds: int = 0
+    writes_lost: int = 0
+    writes_reapplied: int = 0
+    still_lost: int = 0
+    calls: list[str] = field(default_factory=list)  # dry run: what would be sent
+    interrupted: bool = False
+
+    def as_dict(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items() if k != "calls"}
+
+
+def _chunks(items: Sequence[str], size: int) -> Iterable[list[str]]:
+    for i in range(0, len(items), size):
+        yield list(items[i : i + size])
+
+
+class Pusher:
+    def __init__(
+        self,
+        client: ImmichClient,
+        engine: Engine,
+        run_id: int | None,
+        settings: PushSettings | None = None,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+        should_stop: Callable[[], bool] = lambda: False,
+        progress: Callable[[str, int, int | None], None] = lambda _s, _d, _t: None,
+        only_run: int | None = None,
+    ) -> None:
+        self.only_run = only_run
+        self.client = client
+        self.engine = engine
+        self.run_id = run_id
+        self.settings = settings or PushSettings()
+        self.sleep = sleep
+        self.should_stop = should_stop
+        self.progress = progress
+        self.result = PushResult()
+        self._tag_ids: dict[str, str] = {}
+        # asset ids written since the server last settled: the next wave must not touch them yet
+        self._unsettled: set[str] = set()
+        # tag id -> (assets that must have it, assets that must not): what verification checks
+        self._want: dict[str, tuple[set[str], set[str]]] = defaultdict(lambda: (set(), set()))
+
+    # ----------------------------------------------------------------- settle
+    def _pending_jobs(self, queues: Any) -> int:
+        """Sum the waiting/active/delayed counts anywhere in the queues payload (shape varies by version)."""
+        total = 0
+        if isinstance(queues, dict):
+            for key, value in queues.items():
+                if key in ("active", "waiting", "delayed", "paused") and isinstance(value, int):
+                    total += value
+                else:
+                    total += self._pending_jobs(value)
+        elif isinstance(queues, list):
+            total += sum(self._pending_jobs(v) for v in queues)
+        return total
+
+    def settle(self) -> None:
+        """Let the server finish the background work of the writes sent so far."""
+        if not self._unsettled:
+            return
+        n = len(self._unsettled)
+        queues = self.client.queues()
+        if queues is not None:
+            deadline = time.monotonic() + self.settings.settle_max_seconds
+            while self._pending_jobs(queues) > 0 and time.monotonic() < deadline:
+                self.sleep(self.settings.queue_poll_seconds)
+                queues = self.client.queues()
+        else:
+            self.sleep(min(self.settings.settle_max_seconds, n * self.settings.settle_seconds_per_asset))
+        self._unsettled.clear()
+
+    def _before_wave(self, assets: Iterable[str]) -> None:
+        if self._unsettled & set(assets):
+            self.settle()
+
+    # ------------------------------------------------------------------- tags
+    def _ensure_tags(self, values: set[str]) -> None:
+        with self.engine.connect() as conn:
+            for value, tag_id in conn.execute(text("SELECT value, id FROM tags")):
+                self._tag_ids[value] = tag_id
+        missing = sorted(v for v in values if v not in self._tag_ids)
+        if not missing:
+            return
+        created = self.client.upsert_tags(missing)
+        with self.engine.begin() as conn:
+            for tag in created:
+                self._tag_ids[tag.value] = tag.id
+                conn.execute(
+                    text(
+                        "INSERT INTO tags(id, value, name, parent_id, color, created_at, updated_at) "
+                        "VALUES (:id, :value, :name, :parent, :color, :c, :u) "
+                        "ON CONFLICT(id) DO UPDATE SET value = excluded.value"
+                    ),
+                    {
+                        "id": tag.id,
+                        "value": tag.value,
+                        "name": tag.name,
+                        "parent": tag.parent_id,
+                        "color": tag.color,
+                        "c": ts(tag.created_at),
+                        "u": ts(tag.updated_at),
+                    },
+                )
+
+    def _apply_tag_adds(self, rows: list[OutboxRow], note: str | None = None) -> None:
+        by_asset: dict[str, list[OutboxRow]] = defaultdict(list)
+        for row in rows:
+            if row.asset_id:
+                by_asset[row.asset_id].append(row)
+        self._before_wave(by_asset)
+        groups: dict[frozenset[str], list[str]] = defaultdict(list)
+        for asset_id, asset_rows in by_asset.items():
+            groups[frozenset(self._tag_ids[r.target] for r in asset_rows)].append(asset_id)
+        for tag_set, assets in sorted(groups.items(), key=lambda g: sorted(g[0])):
+            for chunk in _chunks(assets, self.settings.chunk_size):
+                if self.should_stop():
+                    self.result.interrupted = True
+                    return
+                chunk_rows = [r for a in chunk for r in by_asset[a]]
+                try:
+                    self.client.tag_assets_bulk(sorted(tag_set), chunk)
+                except (ServerError, ConnectionFailed) as exc:
+                    self._failed(chunk_rows, exc)
+                    if isinstance(exc, ConnectionFailed):
+                        raise
+                    continue
+                self.result.requests += 1
+                self._unsettled.update(chunk)
+                for r in chunk_rows:
+                    self._want[self._tag_ids[r.target]][0].add(r.asset_id or "")
+                self._done(chunk_rows, note=note)
+
+    def _apply_tag_removes(self, rows: list[OutboxRow], note: str | None = None) -> None:
+        self._before_wave(r.asset_id or "" for r in rows)
+        by_tag: dict[str, list[OutboxRow]] = defaultdict(list)
+        for row in rows:
+            tag_id = self._tag_ids.get(row.target)
+            if tag_id is None:  # the tag no longer exists anywhere: nothing to remove
+                self._done([row], note="tag already gone")
+                continue
+            by_tag[tag_id].append(row)
+        for tag_id, tag_rows in by_tag.items():
+            by_asset = {r.asset_id or "": r for r in tag_rows}
+            for chunk in _chunks(list(by_asset), self.settings.chunk_size):
+                if self.should_stop():
+                    self.result.interrupted = True
+                    return
+                chunk_rows = [by_asset[a] for a in chunk]
+                try:
+                    results = self.client.untag_assets(tag_id, chunk)
+                except (ServerError, ConnectionFailed) as exc:
+                    self._failed(chunk_rows, exc)
+                    if isinstance(exc, ConnectionFailed):
+                        raise
+                    continue
+                self.result.requests += 1
+                self._unsettled.update(chunk)
+                self._want[tag_id][1].update(chunk)
+                # not_found: the asset does not carry the tag (any more): the wanted state holds.
+                self._per_id(chunk_rows, results, done_errors=("not_found",), note=note)
+
+    # ----------------------------------------------------------------- albums
+    def _apply_album(self, rows: list[OutboxRow]) -> None:
+        by_target: dict[tuple[str, str], dict[str, OutboxRow]] = defaultdict(dict)
+        for row in rows:
+            by_target[(row.kind, row.target)][row.asset_id or ""] = row
+        for (kind, album_id), by_asset in by_target.items():
+            for chunk in _chunks(list(by_asset), self.settings.chunk_size):
+                if self.should_stop():
+                    self.result.interrupted = True
+                    return
+                chunk_rows = [by_asset[a] for a in chunk]
+                try:
+                    if kind == "album_add":
+                        results = self.client.add_assets_to_album(album_id, chunk)
+                        done: tuple[str, ...] = ("duplicate",)
+                    else:
+                        results = self.client.remove_assets_from_album(album_id, chunk)
+                        done = ("not_found",)
+                except NotFound as exc:
+                    self._failed(chunk_rows, exc, dead=True)
+                    continue
+                except (ServerError, ConnectionFailed) as exc:
+                    self._failed(chunk_rows, exc)
+                    if isinstance(exc, ConnectionFailed):
+                        raise
+                    continue
+                self.result.requests += 1
+                self._per_id(chunk_rows, results, done_errors=done)
+
+    # ------------------------------------------------------------------ dates
+    def _apply_dates(self, rows: list[OutboxRow]) -> None:
+        self._before_wave(r.asset_id or "" for r in rows)
+        groups: dict[tuple[tuple[str, Any], ...], list[OutboxRow]] = defaultdict(list)
+        for row in rows:
+            groups[tuple(sorted((row.payload or {}).items()))].append(row)
+        for payload_items, group in groups.items():
+            for i in range(0, len(group), self.settings.chunk_size):
+                chunk_rows = group[i : i + self.settings.chunk_size]
+                if self.should_stop():
+                    self.result.interrupted = True
+                    return
+                try:
+                    self.client.update_assets([r.asset_id or "" for r in chunk_rows], **dict(payload_items))
+                except NotFound as exc:
+                    self._failed(chunk_rows, exc, dead=True)
+                    continue
+                except (ServerError, ConnectionFailed) as exc:
+                    self._failed(chunk_rows, exc)
+                    if isinstance(exc, ConnectionFailed):
+                        raise
+                    continue
+                self.result.requests += 1
+                self._unsettled.update(r.asset_id or "" for r in chunk_rows)
+                self._done(chunk_rows)
+
+    # ---------------------------------------------------------- bookkeeping
+    def _per_id(
+        self,
+        rows: list[OutboxRow],
+        results: Sequence[BulkIdResult],
+        *,
+        done_errors: tuple[str, ...],
+        note: str | None = None,
+    ) -> None:
+        by_id = {r.id: r for r in results}
+        ok: list[OutboxRow] = []
+        for row in rows:
+            res = by_id.get(row.asset_id or "")
+            if res is None or res.success or (res.error in done_errors):
+                ok.append(row)
+            elif res.error == "no_permission":
+                self._failed(
+                    [row], PermissionDenied(f"no permission to change asset {row.asset_id}"), dead=True
+                )
+            else:
+                self._failed(
+                    [row], ApiError(f"Immich answered {res.error} for asset {row.asset_id}"), dead=True
+                )
+        self._done(ok, note=note)
+
+    def _failed(self, rows: list[OutboxRow], exc: Exception, *, dead: bool = False) -> None:
+        log.warning("%d mutation(s) failed: %s", len(rows), exc)
+        with self.engine.begin() as conn:
+            mark_failed(conn, [r.id for r in rows], str(exc), dead=dead)
+        if dead:
+            self.result.dead += len(rows)
+        else:
+            self.result.failed += len(rows)
+
+    def _done(self, rows: list[OutboxRow], note: str | None = None) -> None:
+        """Confirmed by the server: mark sent, write the effect into the mirror, log the change."""
+        if not rows:
+            return
+        with self.engine.begin() as conn:
+            mark_sent(conn, [r.id for r in rows])
+            apply_to_mirror(conn, rows, self._tag_ids)
+            record_changes(conn, self.run_id, [change_of(r, note) for r in rows])
+        self.result.sent += len(rows)
+
+    # ----------------------------------------------------------------- verify
+    def _members(self, tag_id: str) -> set[str]:
+        members: set[str] = set()
+        for items in self.client.search_assets(
+            visibility=None, with_deleted=True, tag_ids=[tag_id], with_exif=False
+        ):
+            members.update(item["id"] for item in items)
+        return members
+
+    def verify(self) -> None:
+        if not self._want:
+            return
+        value_of = {v: k for k, v in self._tag_ids.items()}
+        for round_no in range(1, self.settings.verify_rounds + 1):
+            self.settle()
+            self.result.rounds = round_no
+            lost_adds: list[OutboxRow] = []
+            lost_removes: list[OutboxRow] = []
+            for tag_id, (present, absent) in self._want.items():
+                members = self._members(tag_id)
+                value = value_of.get(tag_id, tag_id)
+                lost_adds += [_synthetic("tag_add", value, a) for a in sorted(present - members)]
+                lost_removes += [_synthetic("tag_remove", value, a) for a in sorted(absent & members)]
+            lost = len(lost_adds) + len(lost_removes)
+            if round_no == 1:
+                self.result.writes_lost = lost
+            if not lost:
+                self.result.still_lost = 0
+                return
+            if round_no == self.settings.verify_rounds:
+                self.result.still_lost = lost
+                self._record_lost(lost_adds + lost_removes)
+                return
+            log.info("verify round %d: %d write(s) lost by the server, re-applying", round_no, lost)
+            self.result.writes_reapplied += lost
+            self._reapply(lost_adds, lost_removes)
+
+    def _reapply(self, adds: list[OutboxRow], removes: list[OutboxRow]) -> None:
+        # Same waves as the first pass: additions, settle, removals.
+        if adds:
+            by_asset: dict[str, set[str]] = defaultdict(set)
+            for row in adds:
+                by_asset[row.asset_id or ""].add(self._tag_ids[row.target])
+            groups: dict[frozenset[str], list[str]] = defaultdict(list)
+            for asset_id, tags in by_asset.items():
+                groups[frozenset(tags)].append(asset_id)
+            for tag_set, assets in groups.items():
+                for chunk in _chunks(assets, self.settings.chunk_size):
+                    self.client.tag_assets_bulk(sorted(tag_set), chunk)
+                    self.result.requests += 1
+                    self._unsettled.update(chunk)
+        if removes:
+            self._before_wave(r.asset_id or "" for r in removes)
+            by_tag: dict[str, list[str]] = defaultdict(list)
+            for row in removes:
+                by_tag[self._tag_ids[row.target]].append(row.asset_id or "")
+            for tag_id, assets in by_tag.items():
+                for chunk in _chunks(assets, self.settings.chunk_size):
+                    self.client.untag_assets(tag_id, chunk)
+                    self.result.requests += 1
+                    self._unsettled.update(chunk)
+        with self.engine.begin() as conn:
+            record_changes(
+                conn, self.run_id, [change_of(r, "re-applied after a lost write") for r in adds + removes]
+            )
+
+    def _record_lost(self, rows: list[OutboxRow]) -> None:
+        """Make the mirror say what the server has, so the next plan asks for these again."""
+        inverse = [
+            _synthetic("tag_remove" if r.kind == "tag_add" else "tag_add", r.target, r.asset_id) for r in rows
+        ]
+        with self.engine.begin() as conn:
+            apply_to_mirror(conn, inverse, self._tag_ids)
+            record_changes(
+                conn,
+                self.run_id,
+                [{**change_of(r, "still lost after the last verify round"), "after": None} for r in rows],
+            )
+
+    # -------------------------------------------------------------------- run
+    def push(self) -> PushResult:
+        with self.engine.connect() as conn:
+            rows = live_rows(conn, run_id=self.only_run)
+        unknown = [r for r in rows if r.kind not in KNOWN_KINDS]
+        if unknown:
+            self._failed(unknown, ApiError(f"unknown mutation kind {unknown[0].kind!r}"), dead=True)
+        adds = [r for r in rows if r.kind == "tag_add"]
+        removes = [r for r in rows if r.kind == "tag_remove"]
+        albums = [r for r in rows if r.kind in ALBUM_KINDS]
+        dates = [r for r in rows if r.kind in DATE_KINDS]
+        self._ensure_tags({r.target for r in adds})
+        total = len(rows)
+        if albums:
+            self._apply_album(albums)  # album membership is not in the sidecar: no race with tags
+        self.progress("push", self.result.sent, total)
+        if adds and not self.result.interrupted:
+            self._apply_tag_adds(adds)
+        self.progress("push", self.result.sent, total)
+        if removes and not self.result.interrupted:
+            self._apply_tag_removes(removes)
+        self.progress("push", self.result.sent, total)
+        if dates and not self.result.interrupted:
+            self._apply_dates(dates)
+        self.progress("push", self.result.sent, total)
+        if not self.result.interrupted:
+            self.verify()
+        return self.result
+
+
+def _synthetic(kind: str, target: str, asset_id: str | None) -> OutboxRow:
+    return OutboxRow(
+        id=0,
+        run_id=None,
+        kind=kind,
+        target=target,
+        asset_id=asset_id,
+        payload=None,
+        before=None,
+        reason=None,
+        attempts=0,
+    )
+
+
+def change_of(row: OutboxRow, note: str | None) -> dict[str, Any]:
+    before: Any
+    after: Any
+    if row.kind in ("tag_add", "album_add"):
+        before, after = False, True
+    elif row.kind in ("tag_remove", "album_remove"):
+        before, after = True, False
+    else:
+        before, after = row.before, row.payload
+    return {
+        "outbox_id": row.id or None,
+        "asset_id": row.asset_id,
+        "kind": row.kind,
+        "target": row.target,
+        "before": before,
+        "after": after,
+        "note": note,
+    }
+
+
+def apply_to_mirror(conn: Any, rows: Sequence[OutboxRow], tag_ids: dict[str, str]) -> None:
+    """The confirmed effect, written into the mirror so the next classify needs no full sync."""
+    adds = [(r.asset_id, tag_ids[r.target]) for r in rows if r.kind == "tag_add" and r.target in tag_ids]
+    removes = [
+        (r.asset_id, tag_ids[r.target]) for r in rows if r.kind == "tag_remove" and r.target in tag_ids
+    ]
+    if adds:
+        conn.exec_driver_sql("INSERT OR IGNORE INTO asset_tags(asset_id, tag_id) VALUES (?, ?)", adds)
+    if removes:
+        conn.exec_driver_sql("DELETE FROM asset_tags WHERE asset_id = ? AND tag_id = ?", removes)
+    album_adds = [(r.target, r.asset_id) for r in rows if r.kind == "album_add"]
+    album_removes = [(r.target, r.asset_id) for r in rows if r.kind == "album_remove"]
+    if album_adds:
+        conn.exec_driver_sql(
+            "INSERT OR IGNORE INTO album_assets(album_id, asset_id) VALUES (?, ?)", album_adds
+        )
+    if album_removes:
+        conn.exec_driver_sql("DELETE FROM album_assets WHERE album_id = ? AND asset_id = ?", album_removes)
+    for r in rows:
+        if r.kind == "set_date" and r.payload:
+            conn.exec_driver_sql(
+                "UPDATE assets SET date_time_original = ?, time_zone = COALESCE(?, time_zone) WHERE id = ?",
+                (r.payload.get("dateTimeOriginal"), r.payload.get("timeZone"), r.asset_id),
+            )
+
+
+def describe_pending(engine: Engine, chunk_size: int = 1000) -> list[str]:
+    """The calls a push would make now (``push --dry-run``)."""
+    with engine.connect() as conn:
+        rows = live_rows(conn)
+    lines: list[str] = []
+    by_asset: dict[str, set[str]] = defaultdict(set)
+    for r in rows:
+        if r.kind == "tag_add":
+            by_asset[r.asset_id or ""].add(r.target)
+    groups: dict[frozenset[str], int] = defaultdict(int)
+    for asset_tags in by_asset.values():
+        groups[frozenset(asset_tags)] += 1
+    for tag_set, n in sorted(groups.items(), key=lambda g: sorted(g[0])):
+        calls = -(-n // chunk_size)
+        lines.append(f"PUT /api/tags/assets tags={sorted(tag_set)} assets={n} ({calls} call(s))")
+    counts: dict[tuple[str, str], int] = defaultdict(int)
+    for r in rows:
+        if r.kind != "tag_add":
+            counts[(r.kind, r.target)] += 1
+    route = {
+        "tag_remove": "DELETE /api/tags/{tag}/assets",
+        "album_add": "PUT /api/albums/{album}/assets",
+        "album_remove": "DELETE /api/albums/{album}/assets",
+        "set_date": "PUT /api/assets",
+    }
+    for (kind, target), n in sorted(counts.items()):
+        lines.append(f"{route.get(kind, kind)} {kind} target={target} assets={n}")
+    return lines

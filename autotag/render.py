@@ -1,0 +1,157 @@
+"""Turning results into terminal output: tables, checklists, plan listings, progress bars.
+
+Only the CLI calls this module; everything here takes a rich ``Console`` and plain data.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from immich_mirror.urls import web_link
+
+
+def progress_callback(console: Console, verbosity: int) -> Callable[[str, int, int | None], None]:
+    """A progress bar per stage on stderr; silent when stderr is not a terminal or with -q."""
+    if verbosity < 0 or not console.is_terminal:
+        return lambda _stage, _done, _total: None
+    bar = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    )
+    tasks: dict[str, TaskID] = {}
+
+    def update(stage: str, done: int, total: int | None) -> None:
+        if not bar.live.is_started:
+            bar.start()
+        if stage not in tasks:
+            tasks[stage] = bar.add_task(stage, total=total)
+        bar.update(tasks[stage], completed=done, total=total)
+        if total is not None and done >= total:
+            bar.stop()
+
+    return update
+
+
+def checklist(console: Console, checks: Sequence[Any]) -> None:
+    for c in checks:
+        mark = (
+            "[green]ok[/]  "
+            if c.ok
+            else ("[yellow]warn[/]" if getattr(c, "warning", False) else "[red]FAIL[/]")
+        )
+        console.print(f"{mark} {c.name}: {c.detail}")
+        if not c.ok and c.fix:
+            console.print(f"      fix: {c.fix}")
+
+
+def kv(console: Console, info: dict[str, Any]) -> None:
+    width = max((len(k) for k in info), default=0)
+    for key, value in info.items():
+        console.print(f"{key.ljust(width)}  {value}", markup=False)
+
+
+def table_out(
+    console: Console, cols: Sequence[str], rows: Sequence[Sequence[Any]], *, csv: bool, as_json: bool
+) -> None:
+    if as_json:
+        console.print_json(json.dumps([dict(zip(cols, r, strict=True)) for r in rows], default=str))
+    elif csv:
+        console.print(to_csv(cols, rows), end="", markup=False)
+    else:
+        table = Table(*cols)
+        for r in rows:
+            table.add_row(*("" if v is None else str(v) for v in r))
+        console.print(table)
+
+
+def to_csv(cols: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    buf = io.StringIO()
+    writer = csv.writer(buf)
+    writer.writerow(cols)
+    writer.writerows(rows)
+    return buf.getvalue()
+
+
+def plan(console: Console, result: Any, rows: Sequence[Any], *, base: str, as_json: bool, limit: int) -> None:
+    summary = result.summary
+    if as_json:
+        payload = {
+            "by_status": summary.statuses,
+            "by_rule": summary.rules,
+            "by_kind": summary.kinds,
+            "enqueued": result.enqueued.__dict__ if result.enqueued else None,
+            "mutations": [
+                {**r.__dict__, "link": web_link(base, r.asset_id) if base and r.asset_id else None}
+                for r in rows
+            ],
+        }
+        console.print_json(json.dumps(payload, default=str))
+        return
+    console.print("status: " + ", ".join(f"{k} {v}" for k, v in sorted(summary.statuses.items())))
+    if summary.rules:
+        console.print("rules:  " + ", ".join(f"{k} {v}" for k, v in sorted(summary.rules.items())))
+    total = sum(summary.kinds.values())
+    console.print(
+        f"plan:   {total} mutation(s)"
+        + (" (" + ", ".join(f"{k} {v}" for k, v in sorted(summary.kinds.items())) + ")" if total else "")
+    )
+    for r in rows[:limit]:
+        link = web_link(base, r.asset_id) if base and r.asset_id else (r.asset_id or "")
+        detail = f"  ({r.reason})" if r.reason else ""
+        console.print(f"  {r.kind:<12} {r.target:<40} {link}{detail}", markup=False)
+    if total > limit:
+        console.print(f"  ... and {total - limit} more (--limit N, or --json for all)")
+    if result.enqueued is not None:
+        e = result.enqueued
+        console.print(
+            f"outbox: {e.added} queued, {e.already_queued} already queued, {e.cancelled} cancelled; "
+            "run `autotag push` to apply"
+        )
+
+
+def push_result(console: Console, r: Any) -> None:
+    parts = [f"push: {r.sent} applied", f"{r.requests} write requests"]
+    if r.failed:
+        parts.append(f"{r.failed} failed (retried next push)")
+    if r.dead:
+        parts.append(f"{r.dead} dead")
+    if r.rounds:
+        parts.append(
+            f"verified in {r.rounds} round(s): {r.writes_lost} lost by the server, "
+            f"{r.writes_reapplied} re-applied, {r.still_lost} still lost"
+        )
+    if r.interrupted:
+        parts.append("interrupted: run `autotag push` to finish")
+    console.print(", ".join(parts))
+
+
+def run_line(d: dict[str, Any]) -> str:
+    return (
+        f"unclassified {d['unclassified']}, conflicts {d['conflicts']}, changes {d['changes']}, "
+        f"{d['seconds']:.1f} s"
+    )
+
+
+def undo(console: Console, result: Any, *, applied: bool) -> None:
+    verb = "reverted" if applied else "would revert"
+    console.print(f"run {result.undone_run}: {verb} {len(result.items)} change(s)")
+    for it in result.items[:20]:
+        console.print(f"  {it.kind:<12} {it.target:<40} {it.asset_id or ''}", markup=False)
+    if len(result.items) > 20:
+        console.print(f"  ... and {len(result.items) - 20} more")
+    if not applied and result.items:
+        console.print("run again with --yes to apply")
+    if result.push is not None:
+        push_result(console, result.push)

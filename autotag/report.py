@@ -1,0 +1,168 @@
+"""Reports over the mirror: ``status``, ``sql``, and ``report`` (modification log + statistics).
+
+Every number in a report is one SQL query over the mirror and its views, so ``autotag sql`` gives the
+same answer. Reports never contain the API key: they are built from the database, which never stores it.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import sqlite3
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, text
+
+from autotag.plan import install_rules
+from autotag.session import Session
+from immich_mirror.db.migrate import open_db
+from immich_mirror.errors import ImmichMirrorError
+
+
+def status_info(session: Session) -> dict[str, Any]:
+    engine = session.engine
+    info: dict[str, Any] = {"database": str(session.db_path), "server": session.cfg.immich.url or "(not set)"}
+    with engine.connect() as conn:
+        last = conn.execute(
+            text(
+                "SELECT id, started_at, finished_at, mode, status, error, assets_added, assets_changed, "
+                "assets_removed, requests FROM sync_runs ORDER BY id DESC LIMIT 1"
+            )
+        ).first()
+        if last is None:
+            info["last sync"] = "never: run `autotag sync`"
+        else:
+            info["last sync"] = (
+                f"#{last.id} {last.finished_at or last.started_at} ({last.mode}, {last.status}"
+                f"{': ' + last.error if last.error else ''}): assets +{last.assets_added} "
+                f"~{last.assets_changed} -{last.assets_removed}, {last.requests} requests"
+            )
+        version = conn.execute(text("SELECT value FROM sync_state WHERE key = 'server_version'")).scalar()
+        if version:
+            info["server version"] = version
+        for table in ("assets", "albums", "album_assets", "tags", "asset_tags"):
+            info[table] = conn.execute(text(f"SELECT COUNT(*) FROM {table}")).scalar()
+        states = conn.execute(text("SELECT state, COUNT(*) FROM outbox GROUP BY state ORDER BY state")).all()
+        info["outbox"] = ", ".join(f"{s} {n}" for s, n in states) or "empty"
+    return info
+
+
+def run_sql(session: Session, query: str) -> tuple[list[str], list[tuple[Any, ...]]]:
+    """Run user SQL over a read-only connection; SQLite's own message on error, in one line."""
+    # The rule views must exist and match the config: install them (a short write), then read only.
+    install_rules(session.engine, session.cfg)
+    ro = open_db(session.db_path, readonly=True)
+    try:
+        with ro.connect() as conn:
+            try:
+                result = conn.exec_driver_sql(query)
+            except Exception as exc:  # sqlite3 errors arrive wrapped by SQLAlchemy
+                orig = getattr(exc, "orig", exc)
+                if isinstance(orig, sqlite3.Error):
+                    raise ImmichMirrorError(f"SQL error: {orig}") from None
+                raise
+            if not result.returns_rows:
+                return [], []
+            cols = list(result.keys())
+            return cols, [tuple(r) for r in result.all()]
+    finally:
+        ro.dispose()
+
+
+def _rows(conn: Connection, sql: str) -> list[tuple[Any, ...]]:
+    return [tuple(r) for r in conn.execute(text(sql)).all()]
+
+
+def statistics(conn: Connection) -> dict[str, Any]:
+    by_status = dict(_rows(conn, "SELECT status, COUNT(*) FROM classification GROUP BY status"))
+    by_rule = dict(_rows(conn, "SELECT rule, COUNT(DISTINCT asset_id) FROM rule_matches GROUP BY rule"))
+    by_album = [
+        {"album": name, "album_id": aid, "assets": n}
+        for aid, name, n in _rows(
+            conn,
+            "SELECT al.id, al.name, COUNT(DISTINCT rm.asset_id) FROM rule_matches rm "
+            "JOIN albums al ON al.id = rm.album_id GROUP BY al.id, al.name ORDER BY 3 DESC, al.name",
+        )
+    ]
+    changes_per_run = [
+        {"run": r, "command": c, "started_at": t, "changes": n}
+        for r, c, t, n in _rows(
+            conn,
+            "SELECT runs.id, runs.command, runs.started_at, COUNT(changes.id) FROM runs "
+            "LEFT JOIN changes ON changes.run_id = runs.id AND changes.after IS NOT NULL "
+            "GROUP BY runs.id ORDER BY runs.id",
+        )
+    ]
+    trend = []
+    for run_id, started, summary in _rows(
+        conn, "SELECT id, started_at, summary FROM runs WHERE command = 'classify' ORDER BY id"
+    ):
+        data = json.loads(summary) if summary else {}
+        statuses = data.get("by_status", {})
+        trend.append(
+            {
+                "run": run_id,
+                "at": started,
+                "unclassified": statuses.get("unclassified", 0),
+                "conflicts": statuses.get("conflict", 0),
+                "classified": statuses.get("classified", 0),
+            }
+        )
+    return {
+        "totals": {"assets_in_scope": sum(by_status.values()), **by_status},
+        "by_rule": by_rule,
+        "by_album": by_album,
+        "conflicts": by_status.get("conflict", 0),
+        "changes_per_run": changes_per_run,
+        "trend": trend,
+    }
+
+
+CHANGE_COLUMNS = ("id", "run_id", "at", "asset_id", "kind", "target", "before", "after", "note")
+
+
+def write_report(session: Session, directory: Path) -> Sequence[Path]:
+    install_rules(session.engine, session.cfg)
+    directory.mkdir(parents=True, exist_ok=True)
+    changes_path = directory / "changes.csv"
+    stats_path = directory / "statistics.json"
+    summary_path = directory / "summary.txt"
+    with session.engine.connect() as conn:
+        with changes_path.open("w", newline="", encoding="utf-8") as fh:
+            writer = csv.writer(fh)
+            writer.writerow(CHANGE_COLUMNS)
+            writer.writerows(
+                conn.execute(text(f"SELECT {', '.join(CHANGE_COLUMNS)} FROM changes ORDER BY id"))
+            )
+        stats = statistics(conn)
+    stats_path.write_text(json.dumps(stats, indent=2, sort_keys=True), encoding="utf-8")
+    summary_path.write_text(summary_text(stats), encoding="utf-8")
+    return [changes_path, stats_path, summary_path]
+
+
+def summary_text(stats: dict[str, Any]) -> str:
+    t = stats["totals"]
+    lines = [
+        f"assets in scope: {t.get('assets_in_scope', 0)}",
+        f"  classified:   {t.get('classified', 0)}",
+        f"  unclassified: {t.get('unclassified', 0)}",
+        f"  conflicts:    {t.get('conflict', 0)}",
+        "by rule:",
+        *[f"  {rule}: {n}" for rule, n in sorted(stats["by_rule"].items())],
+        "largest classifying albums:",
+        *[f"  {a['album']}: {a['assets']}" for a in stats["by_album"][:10]],
+        "changes per run:",
+        *[
+            f"  run {r['run']} ({r['command']}, {r['started_at']}): {r['changes']}"
+            for r in stats["changes_per_run"]
+        ],
+    ]
+    if stats["trend"]:
+        first, last = stats["trend"][0], stats["trend"][-1]
+        lines.append(
+            f"trend: unclassified {first['unclassified']} -> {last['unclassified']}, "
+            f"conflicts {first['conflicts']} -> {last['conflicts']} over {len(stats['trend'])} classify runs"
+        )
+    return "\n".join(lines) + "\n"

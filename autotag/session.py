@@ -1,0 +1,223 @@
+"""The everyday operations as library calls: sync, classify, push, run, undo.
+
+The CLI only parses flags, calls one of these and renders the result; tests call them directly with a
+fake-server client. Nothing here prints: progress goes through callbacks.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, text
+
+from autotag.config import AutotagConfig
+from autotag.outbox import EnqueueResult, counts_by_state, enqueue_plan, finish_run, start_run
+from autotag.plan import PlanSummary, install_rules, plan_summary
+from autotag.push import Pusher, PushResult, PushSettings
+from autotag.undo import enqueue_undo, last_run_with_changes, undo_items
+from immich_mirror.api.client import ImmichClient, open_client
+from immich_mirror.db.migrate import open_db
+from immich_mirror.errors import ConfigError, ImmichMirrorError
+from immich_mirror.sync.runner import SyncSummary, run_sync
+
+Progress = Callable[[str, int, int | None], None]
+
+
+def _quiet(_stage: str, _done: int, _total: int | None) -> None:
+    return None
+
+
+@dataclass
+class Session:
+    """One command's world: the config, the mirror DB and (lazily) the Immich client."""
+
+    cfg: AutotagConfig
+    db_path: Path
+    client_factory: Callable[[], ImmichClient] | None = None
+    progress: Progress = _quiet
+    should_stop: Callable[[], bool] = lambda: False
+    sleep: Callable[[float], None] = time.sleep
+    _client: ImmichClient | None = field(default=None, init=False)
+    _engine: Engine | None = field(default=None, init=False)
+
+    @property
+    def client(self) -> ImmichClient:
+        if self._client is None:
+            if self.client_factory is not None:
+                self._client = self.client_factory()
+            else:
+                imm = self.cfg.immich
+                if not imm.url:
+                    raise ConfigError(
+                        "no Immich server configured: set immich.url in the config or IMMICH_URL"
+                    )
+                if imm.api_key is None:
+                    raise ConfigError(
+                        "no API key configured: set immich.api_key in the config or IMMICH_API_KEY"
+                    )
+                self._client = open_client(imm.url, imm.api_key, insecure=imm.insecure, timeout=imm.timeout)
+        return self._client
+
+    @property
+    def engine(self) -> Engine:
+        if self._engine is None:
+            self._engine = open_db(self.db_path)
+        return self._engine
+
+    def server_base(self) -> str:
+        return self.client.base_url
+
+    def close(self) -> None:
+        if self._engine is not None:
+            self._engine.dispose()
+        if self._client is not None:
+            self._client.close()
+
+
+@dataclass
+class ClassifyResult:
+    summary: PlanSummary
+    enqueued: EnqueueResult | None
+    run_id: int | None
+
+
+@dataclass
+class RunResult:
+    sync: SyncSummary
+    classify: ClassifyResult
+    push: PushResult
+    seconds: float
+
+    def as_dict(self) -> dict[str, Any]:
+        s = self.classify.summary
+        return {
+            "unclassified": s.statuses.get("unclassified", 0),
+            "conflicts": s.statuses.get("conflict", 0),
+            "changes": self.push.sent,
+            "seconds": round(self.seconds, 2),
+            "push": self.push.as_dict(),
+        }
+
+
+def sync(session: Session, *, full: bool = False) -> SyncSummary:
+    return run_sync(
+        session.client,
+        session.engine,
+        full=full,
+        include_partners=session.cfg.immich.include_partners,
+        progress=session.progress,
+    )
+
+
+def classify(session: Session, *, dry_run: bool) -> ClassifyResult:
+    """Compile the rules into views, read the plan, and (unless dry) make the outbox equal to it."""
+    engine = session.engine
+    install_rules(engine, session.cfg)
+    with engine.connect() as conn:
+        summary = plan_summary(conn)
+    if dry_run:
+        return ClassifyResult(summary, None, None)
+    with engine.begin() as conn:
+        run_id = start_run(conn, "classify")
+        enqueued = enqueue_plan(conn, run_id)
+        finish_run(
+            conn,
+            run_id,
+            "ok",
+            {"enqueued": enqueued.added, "cancelled": enqueued.cancelled, "by_status": summary.statuses},
+        )
+    return ClassifyResult(summary, enqueued, run_id)
+
+
+def push_settings(cfg: AutotagConfig) -> PushSettings:
+    p = cfg.push
+    return PushSettings(
+        chunk_size=p.chunk_size,
+        settle_seconds_per_asset=p.settle_seconds_per_asset,
+        settle_max_seconds=p.settle_max_seconds,
+        verify_rounds=p.verify_rounds,
+    )
+
+
+def push(
+    session: Session, *, command: str = "push", run_id: int | None = None, only_run: int | None = None
+) -> PushResult:
+    engine = session.engine
+    own_run = run_id is None
+    if run_id is None:
+        with engine.begin() as conn:
+            run_id = start_run(conn, command)
+    pusher = Pusher(
+        session.client,
+        engine,
+        run_id,
+        push_settings(session.cfg),
+        sleep=session.sleep,
+        should_stop=session.should_stop,
+        progress=session.progress,
+        only_run=only_run,
+    )
+    status = "failed"
+    try:
+        result = pusher.push()
+        status = "interrupted" if result.interrupted else "ok"
+        return result
+    finally:
+        if own_run:
+            with engine.begin() as conn:
+                finish_run(conn, run_id, status, pusher.result.as_dict())
+
+
+def run(session: Session, *, full: bool = False) -> RunResult:
+    """sync + classify + push: the everyday command."""
+    started = time.monotonic()
+    sync_summary = sync(session, full=full)
+    classified = classify(session, dry_run=False)
+    pushed = push(session, command="run", run_id=None)
+    # The push wrote its effect into the mirror: re-read the plan so the summary is the state after it.
+    with session.engine.connect() as conn:
+        after = plan_summary(conn)
+    result = RunResult(
+        sync_summary,
+        ClassifyResult(after, classified.enqueued, classified.run_id),
+        pushed,
+        time.monotonic() - started,
+    )
+    return result
+
+
+def outbox_counts(session: Session) -> dict[str, int]:
+    with session.engine.connect() as conn:
+        return counts_by_state(conn)
+
+
+@dataclass
+class UndoResult:
+    undone_run: int
+    items: list[Any]
+    push: PushResult | None
+
+
+def undo(session: Session, *, run_id: int | None, apply: bool) -> UndoResult:
+    engine = session.engine
+    with engine.connect() as conn:
+        target = run_id if run_id is not None else last_run_with_changes(conn)
+        if target is None:
+            raise ImmichMirrorError("nothing to undo: no run has recorded changes yet")
+        exists = conn.execute(text("SELECT 1 FROM runs WHERE id = :r"), {"r": target}).first()
+        if not exists:
+            raise ImmichMirrorError(f"no run {target}: see `autotag report` for run ids")
+        items = undo_items(conn, target)
+    if not apply:
+        return UndoResult(target, items, None)
+    with engine.begin() as conn:
+        new_run = start_run(conn, "undo", undo_of=target)
+        enqueue_undo(conn, new_run, target, items)
+    result = push(session, command="undo", run_id=new_run, only_run=new_run)
+    with engine.begin() as conn:
+        finish_run(conn, new_run, "interrupted" if result.interrupted else "ok", result.as_dict())
+    return UndoResult(target, items, result)
