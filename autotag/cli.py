@@ -298,7 +298,9 @@ def main(argv: list[str] | None = None) -> int:
     debug = "--debug" in args or bool(os.environ.get("AUTOTAG_DEBUG"))
     code = 0
     try:
-        app(args=args, prog_name="autotag", standalone_mode=False)
+        # Without standalone mode click returns the code of a typer.Exit instead of raising it.
+        result = app(args=args, prog_name="autotag", standalone_mode=False)
+        code = result if isinstance(result, int) else 0
     except ImmichMirrorError as exc:
         if debug:
             traceback.print_exc()

@@ -18,6 +18,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import email.utils
 import logging
 from collections.abc import Iterator, Mapping, Sequence
@@ -136,8 +137,13 @@ class ImmichClient:
                 raise error_from_response(response, base_url=self.base_url)
             return response
 
+        policy = self._retry
+        if path == "/server/version" and self._version is None:
+            # First contact: a refused connection here is a wrong URL or port far more often than a
+            # restarting server, so say so at once instead of after a minute of retries.
+            policy = dataclasses.replace(policy, max_attempts=1)
         try:
-            return self._retry.call(once, idempotent=idem, what=f"{method} /api{path}")
+            return policy.call(once, idempotent=idem, what=f"{method} /api{path}")
         except httpx.RequestError as exc:
             raise error_from_transport(exc, base_url=self.base_url, timeout=self._timeout) from exc
 

@@ -1,0 +1,142 @@
+"""The CLI's promises that need no server: one-line errors, init, sql, exit codes."""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+import pytest
+
+from autotag.cli import main
+
+
+@pytest.fixture(autouse=True)
+def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    for name in ("IMMICH_URL", "IMMICH_INSTANCE_URL", "IMMICH_API_KEY", "AUTOTAG_CONFIG", "AUTOTAG_DB"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
+    return tmp_path
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def one_line_error(err: str) -> str:
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1, err
+    assert lines[0].startswith("error: "), err
+    assert "Traceback" not in err
+    return lines[0]
+
+
+def test_invalid_yaml_is_one_line_naming_the_file(isolated: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    cfg = isolated / "c.yaml"
+    cfg.write_text("immich:\n  url: [unclosed\n")
+    code, _, err = run(capsys, "--config", str(cfg), "status")
+    line = one_line_error(err)
+    assert code == 2 and str(cfg) in line and "invalid YAML" in line
+
+
+def test_unknown_key_and_wrong_type_name_the_key(isolated: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    cfg = isolated / "c.yaml"
+    cfg.write_text("immich:\n  urll: http://x\n")
+    code, _, err = run(capsys, "--config", str(cfg), "status")
+    assert code == 2 and "immich.urll" in one_line_error(err)
+    cfg.write_text("immich:\n  timeout: soon\n")
+    code, _, err = run(capsys, "--config", str(cfg), "status")
+    assert code == 2 and "immich.timeout" in one_line_error(err)
+
+
+def test_missing_named_config_says_how_to_create_one(isolated: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(capsys, "--config", str(isolated / "nope.yaml"), "status")
+    assert code == 2 and "autotag init" in one_line_error(err)
+
+
+def test_bad_regex_names_the_rule(isolated: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    cfg = isolated / "c.yaml"
+    cfg.write_text("rules:\n  - name: broken\n    album_name_regex: ['^(']\n")
+    code, _, err = run(capsys, "--config", str(cfg), "--db", str(isolated / "m.db"), "classify", "--dry-run")
+    line = one_line_error(err)
+    assert code == 2 and "broken" in line
+
+
+def test_init_writes_private_config_and_refuses_to_overwrite(
+    isolated: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cfg = isolated / "new" / "config.yaml"
+    code, out, _ = run(capsys, "--config", str(cfg), "init")
+    assert code == 0 and cfg.exists()
+    assert stat.S_IMODE(os.stat(cfg).st_mode) == 0o600
+    code, _, err = run(capsys, "--config", str(cfg), "init")
+    assert code == 2 and "--force" in one_line_error(err)
+    code, _, _ = run(capsys, "--config", str(cfg), "init", "--force")
+    assert code == 0
+
+
+def test_default_config_path_follows_xdg(isolated: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, _ = run(capsys, "init")
+    assert code == 0
+    assert (isolated / "xdg-config" / "immich-mirror" / "config.yaml").exists()
+
+
+def test_unreachable_server_is_one_line(
+    isolated: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("IMMICH_URL", "http://127.0.0.1:9")
+    monkeypatch.setenv("IMMICH_API_KEY", "secret-key-123456")
+    code, out, err = run(capsys, "--db", str(isolated / "m.db"), "sync")
+    line = one_line_error(err)
+    assert code == 1 and "cannot reach Immich" in line
+    assert "secret-key-123456" not in out + err
+
+
+def test_doctor_reports_unreachable_with_a_fix(
+    isolated: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("IMMICH_URL", "127.0.0.1:9")
+    monkeypatch.setenv("IMMICH_API_KEY", "secret-key-123456")
+    code, out, err = run(capsys, "--db", str(isolated / "m.db"), "doctor")
+    assert code == 1
+    assert "FAIL reachable" in out and "fix:" in out
+    assert "secret-key-123456" not in out + err
+
+
+def test_missing_url_is_a_config_error(isolated: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(capsys, "--db", str(isolated / "m.db"), "sync")
+    assert code == 2 and "IMMICH_URL" in one_line_error(err)
+
+
+def test_sql_error_is_sqlites_message_in_one_line(isolated: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    db = isolated / "m.db"
+    code, out, err = run(capsys, "--db", str(db), "sql", "SELECT COUNT(*) AS n FROM assets", "--csv")
+    assert code == 0 and out.splitlines() == ["n", "0"]
+    code, _, err = run(capsys, "--db", str(db), "sql", "SELEC nonsense")
+    assert code == 1 and "SQL error" in one_line_error(err)
+    code, _, err = run(capsys, "--db", str(db), "sql", "DELETE FROM assets")
+    assert code == 1 and "readonly" in one_line_error(err).lower()
+
+
+def test_corrupt_db_is_one_line(isolated: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    db = isolated / "m.db"
+    db.write_bytes(b"garbage" * 100)
+    code, _, err = run(capsys, "--db", str(db), "status")
+    assert code == 1 and "not an SQLite database" in one_line_error(err)
+
+
+def test_debug_shows_the_traceback(isolated: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    db = isolated / "m.db"
+    db.write_bytes(b"garbage" * 100)
+    code, _, err = run(capsys, "--debug", "--db", str(db), "status")
+    assert code == 1 and "Traceback" in err
+
+
+def test_every_command_has_help(capsys: pytest.CaptureFixture[str]) -> None:
+    from autotag.cli import app
+
+    for command in app.registered_commands:
+        assert command.callback is not None and command.callback.__doc__, command.name
