@@ -1,0 +1,80 @@
+"""Run the fake server for real (uvicorn on a loopback port) in a background thread.
+
+`running_fake_server` is for tests and benchmarks that need a socket, such as a client with its
+own transport, retries and timeouts; in-process tests can use `starlette.testclient.TestClient`
+on `create_app(library)` instead.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import uvicorn
+from starlette.types import ASGIApp
+
+from immich_mirror.fake.app import create_app
+from immich_mirror.fake.faults import FaultMiddleware, FaultPlan
+from immich_mirror.fake.library import FakeLibrary
+
+
+def build_app(library: FakeLibrary, version: str, faults: FaultPlan | None) -> ASGIApp:
+    app: ASGIApp = create_app(library, version=version)
+    return FaultMiddleware(app, faults) if faults is not None and faults.rules else app
+
+
+def bind_socket(host: str = "127.0.0.1", port: int = 0) -> socket.socket:
+    """A listening socket; port 0 picks a free port (read it back from `getsockname()`)."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    return sock
+
+
+def default_key(library: FakeLibrary) -> str:
+    """The secret of the first key of the library's owner (created with all permissions if none)."""
+    for key in library.api_keys.values():
+        if key.user_id == library.owner_id:
+            return key.secret
+    return library.add_api_key(library.owner_id).secret
+
+
+@contextmanager
+def running_fake_server(
+    library: FakeLibrary,
+    version: str = "3.1.0",
+    api_key: str | None = None,
+    faults: FaultPlan | None = None,
+    startup_timeout_s: float = 10.0,
+) -> Iterator[tuple[str, str]]:
+    """Serve `library` on a free 127.0.0.1 port; yields `(base_url, api_key)`, stops on exit.
+
+    `base_url` has no `/api` suffix (e.g. `http://127.0.0.1:38211`). `api_key` is created with all
+    permissions if the library does not have it yet.
+    """
+    if api_key is None:
+        api_key = default_key(library)
+    elif api_key not in library.api_keys:
+        library.add_api_key(library.owner_id, secret=api_key)
+    sock = bind_socket()
+    port = sock.getsockname()[1]
+    config = uvicorn.Config(build_app(library, version, faults), log_level="warning", lifespan="off",
+                            access_log=False)
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True,
+                              name=f"fake-immich-{port}")
+    thread.start()
+    deadline = time.monotonic() + startup_timeout_s
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("fake Immich server did not start")
+        time.sleep(0.01)
+    try:
+        yield f"http://127.0.0.1:{port}", api_key
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        sock.close()
