@@ -88,7 +88,7 @@ def load() -> AutotagConfig:
         cfg = cfg.model_copy(update={"immich": cfg.immich.model_copy(update={"insecure": True})})
     if cfg.immich.insecure:
         err.print("warning: TLS certificate verification is off (--insecure / immich.insecure)")
-    if path.exists() and cfg.immich.api_key is not None and mconf.readable_by_others(path):
+    if path.exists() and mconf.file_holds_api_key(path) and mconf.readable_by_others(path):
         err.print(f"warning: {path} holds an API key and is readable by others: chmod 600 {path}")
     return cfg
 

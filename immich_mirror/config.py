@@ -134,3 +134,13 @@ def readable_by_others(path: Path) -> bool:
     except OSError:
         return False
     return bool(mode & (stat.S_IRGRP | stat.S_IROTH))
+
+
+def file_holds_api_key(path: Path) -> bool:
+    """Whether the file itself (not the environment) carries ``immich.api_key``."""
+    try:
+        data = load_yaml(path, required=False)
+    except ConfigError:
+        return False
+    section = data.get("immich")
+    return isinstance(section, dict) and bool(section.get("api_key"))

@@ -69,7 +69,7 @@ def test_init_writes_private_config_and_refuses_to_overwrite(
     isolated: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     cfg = isolated / "new" / "config.yaml"
-    code, out, _ = run(capsys, "--config", str(cfg), "init")
+    code, _, _ = run(capsys, "--config", str(cfg), "init")
     assert code == 0 and cfg.exists()
     assert stat.S_IMODE(os.stat(cfg).st_mode) == 0o600
     code, _, err = run(capsys, "--config", str(cfg), "init")

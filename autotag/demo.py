@@ -1,0 +1,95 @@
+"""``make demo``: the whole loop against the bundled fake Immich server with a generated library.
+
+Starts the fake server on a free loopback port, points the real CLI at it through the environment
+(the same way a user would), and runs: doctor, sync, classify --dry-run, run, a fix made "in the web
+UI", run again, report, undo (shown, not applied). Nothing outside a temporary directory is touched.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+from immich_mirror.fake.runner import running_fake_server
+
+from autotag.cli import main as cli
+from autotag.config import starter_config_text
+from immich_mirror.db.migrate import open_db
+from immich_mirror.fake.generate import generate_library
+
+
+def _step(title: str, argv: list[str]) -> int:
+    print(f"\n$ autotag {' '.join(argv)}    # {title}", flush=True)
+    code = cli(argv)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    return code
+
+
+def _unclassified_asset_to_fix(db: Path) -> tuple[str, str] | None:
+    """An unclassified asset and a date-named album to put it in: the fix a user makes in the web UI."""
+    engine = open_db(db)  # the rule views use REGEXP, which our connections provide
+    try:
+        with engine.connect() as conn:
+            asset = conn.exec_driver_sql("SELECT asset_id FROM unclassified ORDER BY asset_id LIMIT 1").first()
+            album = conn.exec_driver_sql(
+                "SELECT id FROM albums WHERE is_owned = 1 AND name GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]*' "
+                "ORDER BY name LIMIT 1"
+            ).first()
+    finally:
+        engine.dispose()
+    return (asset[0], album[0]) if asset and album else None
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--assets", type=int, default=3000)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--server-version", default="3.1.0")
+    args = parser.parse_args(argv)
+
+    library = generate_library(args.assets, seed=args.seed)
+    with (
+        tempfile.TemporaryDirectory(prefix="autotag-demo-") as tmp,
+        running_fake_server(library, version=args.server_version) as (url, key),
+    ):
+        db = Path(tmp) / "mirror.db"
+        config = Path(tmp) / "config.yaml"
+        config.write_text(starter_config_text(), encoding="utf-8")  # never the user's own config
+        config.chmod(0o600)
+        os.environ.update(
+            {"IMMICH_URL": url, "IMMICH_API_KEY": key, "AUTOTAG_DB": str(db), "AUTOTAG_CONFIG": str(config)}
+        )
+        print(f"fake Immich {args.server_version} at {url} with {args.assets} generated assets")
+        steps = [
+            ("check the setup", ["doctor"]),
+            ("mirror the library into SQLite", ["sync"]),
+            ("what would change", ["classify", "--dry-run", "--limit", "8"]),
+            ("sync + classify + push", ["run"]),
+            ("a second run changes nothing", ["run"]),
+        ]
+        for title, step in steps:
+            if _step(title, step) != 0:
+                return 1
+        fix = _unclassified_asset_to_fix(db)
+        if fix:
+            asset_id, album_id = fix
+            library.add_to_album(album_id, [asset_id])
+            print(f"\n# in the web UI, the user adds {url}/photos/{asset_id} to a date album")
+            if _step("the marker of the fixed asset is removed", ["run"]) != 0:
+                return 1
+        _step(
+            "classification counts",
+            ["sql", "SELECT status, COUNT(*) AS assets FROM classification GROUP BY status"],
+        )
+        _step("modification report", ["report", str(Path(tmp) / "report")])
+        print((Path(tmp) / "report" / "summary.txt").read_text())
+        _step("what undo would revert", ["undo"])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
