@@ -13,12 +13,11 @@ import sys
 import tempfile
 from pathlib import Path
 
-from immich_mirror.fake.runner import running_fake_server
-
 from autotag.cli import main as cli
 from autotag.config import starter_config_text
 from immich_mirror.db.migrate import open_db
 from immich_mirror.fake.generate import generate_library
+from immich_mirror.fake.runner import running_fake_server
 
 
 def _step(title: str, argv: list[str]) -> int:
