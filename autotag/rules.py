@@ -103,21 +103,31 @@ JOIN asset_tags AS at ON at.tag_id = t.id
 JOIN scope_assets AS s ON s.asset_id = at.asset_id
 """
 
+# One pass over the classification, not "desired EXCEPT current" plus "current EXCEPT desired": each of
+# those would compute the classification (a GROUP BY over every match) again. Per in-scope asset and
+# marker: wanted = the asset's status is the marker's; present = one primary-key probe of asset_tags.
+# A marker tag missing from the mirror has tag_id NULL, so it is present on no asset.
 MARKER_PLAN = """
-SELECT 'tag_add' AS kind, d.tag_value AS target, d.asset_id AS asset_id, d.reason AS reason,
-       'tag_add:' || d.tag_value || ':' || d.asset_id AS idem_key
-FROM desired_markers AS d
-WHERE NOT EXISTS (
-    SELECT 1 FROM tags AS t JOIN asset_tags AS at ON at.tag_id = t.id
-    WHERE t.value = d.tag_value AND at.asset_id = d.asset_id
-)
-UNION ALL
-SELECT 'tag_remove', cm.tag_value, cm.asset_id,
-       CASE c.status WHEN 'classified' THEN 'classified: rule ' || c.matched_rules
-                     ELSE 'now ' || c.status END,
-       'tag_remove:' || cm.tag_value || ':' || cm.asset_id
-FROM current_markers AS cm JOIN classification AS c ON c.asset_id = cm.asset_id
-WHERE c.status <> cm.status
+SELECT CASE WHEN x.wanted THEN 'tag_add' ELSE 'tag_remove' END AS kind,
+       x.tag_value AS target,
+       x.asset_id AS asset_id,
+       CASE WHEN NOT x.wanted AND x.status = 'classified' THEN 'classified: rule ' || x.matched_rules
+            WHEN NOT x.wanted THEN 'now ' || x.status
+            WHEN x.status = 'conflict'
+            THEN 'conflict: rules ' || x.matched_rules || coalesce(' via albums ' || x.matched_albums, '')
+            ELSE 'unclassified: no rule matched' END AS reason,
+       CASE WHEN x.wanted THEN 'tag_add:' ELSE 'tag_remove:' END || x.tag_value || ':' || x.asset_id
+           AS idem_key
+FROM (
+    SELECT c.asset_id, c.status, c.matched_rules, c.matched_albums, m.tag_value,
+           c.status = m.status AS wanted,
+           EXISTS (SELECT 1 FROM asset_tags AS at WHERE at.asset_id = c.asset_id AND at.tag_id = m.tag_id)
+               AS present
+    FROM classification AS c
+    CROSS JOIN (SELECT rm.status, rm.tag_value, t.id AS tag_id
+                FROM rule_markers AS rm LEFT JOIN tags AS t ON t.value = rm.tag_value) AS m
+) AS x
+WHERE x.wanted <> x.present
 """
 
 
@@ -152,9 +162,10 @@ def rule_views(cfg: AutotagConfig) -> dict[str, str]:
                 f"JOIN rule_names AS r ON r.position = {position:d}"
             )
     views["rule_matches_all"] = "\nUNION ALL\n".join(parts)
+    # IN rather than a join: one pass building the in-scope set beats a probe of assets per match.
     views["rule_matches"] = (
         "SELECT m.asset_id, m.rule, m.album_id FROM rule_matches_all AS m "
-        "JOIN scope_assets AS s ON s.asset_id = m.asset_id"
+        "WHERE m.asset_id IN (SELECT asset_id FROM scope_assets)"
     )
     views["classification"] = CLASSIFICATION
     views["unclassified"] = "SELECT * FROM classification WHERE status = 'unclassified'"
