@@ -33,8 +33,9 @@ demo: install
 bench: install
 	$(BIN)/python -m bench
 
+# The key travels in the environment only; @ keeps make from echoing it.
 cassettes: install
-	$(BIN)/python -m immich_mirror.api.record --out cassettes
+	@IMMICH_URL="$(IMMICH_URL)" IMMICH_API_KEY="$(IMMICH_API_KEY)" $(BIN)/python -m immich_mirror.api.record --out cassettes
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache
