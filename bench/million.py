@@ -61,7 +61,7 @@ def build_mirror(path: Path, n: int, seed: int = 1) -> None:
             "INSERT OR IGNORE INTO album_assets(album_id, asset_id) VALUES (?, ?)",
             ((_id(2, rnd.randrange(n_albums)), _id(1, rnd.randrange(n))) for _ in range(n // 9)),
         )
-        values = INPUT_TAGS + ["autotag_output_unknown", "autotag_output_conflict", "people", "places"]
+        values = [*INPUT_TAGS, "autotag_output_unknown", "autotag_output_conflict", "people", "places"]
         values += [f"people/p{k}" for k in range(6)] + [f"places/c{k}" for k in range(6)]
         con.executemany(
             "INSERT INTO tags(id, value, name) VALUES (?, ?, ?)",
