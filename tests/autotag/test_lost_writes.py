@@ -15,7 +15,6 @@ from immich_mirror.fake.library import FakeLibrary
 from tests.autotag.test_loop import CONFLICT, UNKNOWN, expected, server_markers
 from tests.helpers import fake_client
 
-
 # 20 seeded schedules each; the first 4 run in the default suite, all in `make test-slow`.
 SEEDS = [pytest.param(s, marks=pytest.mark.slow) if s >= 4 else s for s in range(20)]
 
