@@ -54,9 +54,7 @@ def run_checks(session: Session) -> list[Check]:
         return checks
     checks.append(Check("server URL", True, cfg.immich.url))
     if cfg.immich.api_key is None:
-        checks.append(
-            Check("API key", False, "not set", "set immich.api_key in the config or IMMICH_API_KEY")
-        )
+        checks.append(Check("API key", False, "not set", "set immich.api_key in the config or IMMICH_API_KEY"))
         return checks
     client = session.client
     try:
@@ -65,9 +63,7 @@ def run_checks(session: Session) -> list[Check]:
         checks.append(Check("server version", False, exc.message, "upgrade Immich to 2.0 or newer"))
         return checks
     except ConnectionFailed as exc:
-        checks.append(
-            Check("reachable", False, exc.message, "check the URL, the port and that Immich is running")
-        )
+        checks.append(Check("reachable", False, exc.message, "check the URL, the port and that Immich is running"))
         return checks
     except ImmichMirrorError as exc:
         checks.append(Check("reachable", False, exc.message, "check that the URL points at Immich"))
@@ -76,7 +72,12 @@ def run_checks(session: Session) -> list[Check]:
     vt = (version.major, version.minor)
     if vt < OLDEST_SUPPORTED:
         checks.append(
-            Check("server version", False, f"Immich {version} is not supported", "upgrade Immich to 2.0+")
+            Check(
+                "server version",
+                False,
+                f"Immich {version} is too old: autotag needs 2.0 or newer",
+                "upgrade Immich to 2.0+",
+            )
         )
         return checks
     if vt > NEWEST_KNOWN:
@@ -84,8 +85,7 @@ def run_checks(session: Session) -> list[Check]:
             Check(
                 "server version",
                 True,
-                f"Immich {version}: newer than the newest tested "
-                f"({NEWEST_KNOWN[0]}.{NEWEST_KNOWN[1]}); it should work",
+                f"Immich {version}: newer than the newest tested ({NEWEST_KNOWN[0]}.{NEWEST_KNOWN[1]}); it should work",
                 warning=True,
             )
         )
@@ -142,7 +142,5 @@ def run_checks(session: Session) -> list[Check]:
         open_db(session.db_path).dispose()
         checks.append(Check("database", True, f"{session.db_path} (writable)"))
     except ImmichMirrorError as exc:
-        checks.append(
-            Check("database", False, exc.message, "choose a writable place with --db or AUTOTAG_DB")
-        )
+        checks.append(Check("database", False, exc.message, "choose a writable place with --db or AUTOTAG_DB"))
     return checks
