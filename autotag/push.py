@@ -26,7 +26,8 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from functools import partial
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine, text
 
@@ -37,6 +38,7 @@ from immich_mirror.errors import ApiError, ConnectionFailed, NotFound, Permissio
 from immich_mirror.sync.rows import ts
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 TAG_KINDS = ("tag_add", "tag_remove")
 ALBUM_KINDS = ("album_add", "album_remove")
@@ -73,6 +75,10 @@ class PushResult:
 def _chunks(items: Sequence[str], size: int) -> Iterable[list[str]]:
     for i in range(0, len(items), size):
         yield list(items[i : i + size])
+
+
+class _Stopped(Exception):
+    """A stop was requested (SIGTERM, Ctrl-C): raised between two calls, never inside one."""
 
 
 class Pusher:
@@ -165,6 +171,28 @@ class Pusher:
                     },
                 )
 
+    def _send(self, rows: list[OutboxRow], call: Callable[[], T]) -> tuple[bool, T | None]:
+        """One bulk call on behalf of ``rows``: ``(True, answer)``, or ``(False, None)`` with the rows marked.
+
+        A stop request is honoured between calls, never inside one. A lost connection stops the push
+        (the rows count an attempt and stay live); a server error only fails this call's rows.
+        """
+        if self.should_stop():
+            raise _Stopped
+        try:
+            answer = call()
+        except NotFound as exc:  # the album or asset is gone on the server: retrying cannot help
+            self._failed(rows, exc, dead=True)
+            return False, None
+        except ServerError as exc:
+            self._failed(rows, exc)
+            return False, None
+        except ConnectionFailed as exc:
+            self._failed(rows, exc)
+            raise
+        self.result.requests += 1
+        return True, answer
+
     def _apply_tag_adds(self, rows: list[OutboxRow], note: str | None = None) -> None:
         by_asset: dict[str, list[OutboxRow]] = defaultdict(list)
         for row in rows:
@@ -176,18 +204,10 @@ class Pusher:
             groups[frozenset(self._tag_ids[r.target] for r in asset_rows)].append(asset_id)
         for tag_set, assets in sorted(groups.items(), key=lambda g: sorted(g[0])):
             for chunk in _chunks(assets, self.settings.chunk_size):
-                if self.should_stop():
-                    self.result.interrupted = True
-                    return
                 chunk_rows = [r for a in chunk for r in by_asset[a]]
-                try:
-                    self.client.tag_assets_bulk(sorted(tag_set), chunk)
-                except (ServerError, ConnectionFailed) as exc:
-                    self._failed(chunk_rows, exc)
-                    if isinstance(exc, ConnectionFailed):
-                        raise
+                ok, _ = self._send(chunk_rows, partial(self.client.tag_assets_bulk, sorted(tag_set), chunk))
+                if not ok:
                     continue
-                self.result.requests += 1
                 self._unsettled.update(chunk)
                 for r in chunk_rows:
                     self._want[self._tag_ids[r.target]][0].add(r.asset_id or "")
@@ -205,18 +225,10 @@ class Pusher:
         for tag_id, tag_rows in by_tag.items():
             by_asset = {r.asset_id or "": r for r in tag_rows}
             for chunk in _chunks(list(by_asset), self.settings.chunk_size):
-                if self.should_stop():
-                    self.result.interrupted = True
-                    return
                 chunk_rows = [by_asset[a] for a in chunk]
-                try:
-                    results = self.client.untag_assets(tag_id, chunk)
-                except (ServerError, ConnectionFailed) as exc:
-                    self._failed(chunk_rows, exc)
-                    if isinstance(exc, ConnectionFailed):
-                        raise
+                ok, results = self._send(chunk_rows, partial(self.client.untag_assets, tag_id, chunk))
+                if not ok or results is None:
                     continue
-                self.result.requests += 1
                 self._unsettled.update(chunk)
                 self._want[tag_id][1].update(chunk)
                 # not_found: the asset does not carry the tag (any more): the wanted state holds.
@@ -228,28 +240,13 @@ class Pusher:
         for row in rows:
             by_target[(row.kind, row.target)][row.asset_id or ""] = row
         for (kind, album_id), by_asset in by_target.items():
+            adding = kind == "album_add"
+            call = self.client.add_assets_to_album if adding else self.client.remove_assets_from_album
             for chunk in _chunks(list(by_asset), self.settings.chunk_size):
-                if self.should_stop():
-                    self.result.interrupted = True
-                    return
                 chunk_rows = [by_asset[a] for a in chunk]
-                try:
-                    if kind == "album_add":
-                        results = self.client.add_assets_to_album(album_id, chunk)
-                        done: tuple[str, ...] = ("duplicate",)
-                    else:
-                        results = self.client.remove_assets_from_album(album_id, chunk)
-                        done = ("not_found",)
-                except NotFound as exc:
-                    self._failed(chunk_rows, exc, dead=True)
-                    continue
-                except (ServerError, ConnectionFailed) as exc:
-                    self._failed(chunk_rows, exc)
-                    if isinstance(exc, ConnectionFailed):
-                        raise
-                    continue
-                self.result.requests += 1
-                self._per_id(chunk_rows, results, done_errors=done)
+                ok, results = self._send(chunk_rows, partial(call, album_id, chunk))
+                if ok and results is not None:
+                    self._per_id(chunk_rows, results, done_errors=("duplicate",) if adding else ("not_found",))
 
     # ------------------------------------------------------------------ dates
     def _apply_dates(self, rows: list[OutboxRow]) -> None:
@@ -260,22 +257,11 @@ class Pusher:
         for payload_items, group in groups.items():
             for i in range(0, len(group), self.settings.chunk_size):
                 chunk_rows = group[i : i + self.settings.chunk_size]
-                if self.should_stop():
-                    self.result.interrupted = True
-                    return
-                try:
-                    self.client.update_assets([r.asset_id or "" for r in chunk_rows], **dict(payload_items))
-                except NotFound as exc:
-                    self._failed(chunk_rows, exc, dead=True)
-                    continue
-                except (ServerError, ConnectionFailed) as exc:
-                    self._failed(chunk_rows, exc)
-                    if isinstance(exc, ConnectionFailed):
-                        raise
-                    continue
-                self.result.requests += 1
-                self._unsettled.update(r.asset_id or "" for r in chunk_rows)
-                self._done(chunk_rows)
+                ids = [r.asset_id or "" for r in chunk_rows]
+                ok, _ = self._send(chunk_rows, partial(self.client.update_assets, ids, **dict(payload_items)))
+                if ok:
+                    self._unsettled.update(ids)
+                    self._done(chunk_rows)
 
     # ---------------------------------------------------------- bookkeeping
     def _per_id(
@@ -413,20 +399,22 @@ class Pusher:
         dates = [r for r in rows if r.kind in DATE_KINDS]
         self._ensure_tags({r.target for r in adds})
         total = len(rows)
-        if albums:
-            self._apply_album(albums)  # album membership is not in the sidecar: no race with tags
-        self.progress("push", self.result.sent, total)
-        if adds and not self.result.interrupted:
-            self._apply_tag_adds(adds)
-        self.progress("push", self.result.sent, total)
-        if removes and not self.result.interrupted:
-            self._apply_tag_removes(removes)
-        self.progress("push", self.result.sent, total)
-        if dates and not self.result.interrupted:
-            self._apply_dates(dates)
-        self.progress("push", self.result.sent, total)
-        if not self.result.interrupted:
-            self.verify()
+        # Album membership is not in the sidecar, so it cannot race with tag writes: it goes first.
+        waves: list[tuple[Callable[[list[OutboxRow]], None], list[OutboxRow]]] = [
+            (self._apply_album, albums),
+            (self._apply_tag_adds, adds),
+            (self._apply_tag_removes, removes),
+            (self._apply_dates, dates),
+        ]
+        try:
+            for apply, wave in waves:
+                if wave:
+                    apply(wave)
+                self.progress("push", self.result.sent, total)
+        except _Stopped:
+            self.result.interrupted = True
+            return self.result
+        self.verify()
         return self.result
 
 
