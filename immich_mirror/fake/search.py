@@ -104,7 +104,15 @@ class SearchEngine:
         return SearchResult(ordered[start:start + size], str(page_no + 1) if more else None, None, False)
 
     def count(self, user_id: str, body: dict[str, Any]) -> int:
-        return len(self._ordered(user_id, body, new_shape=self.is_new_shape(body)))
+        return len(self.rows(user_id, body))
+
+    def rows(self, user_id: str, body: dict[str, Any]) -> list[FakeAsset]:
+        """Every row the query matches, in page order (all pages at once)."""
+        return self._ordered(user_id, body, new_shape=self.is_new_shape(body))
+
+    @property
+    def cached_queries(self) -> int:
+        return len(self._cache)
 
     def _decode_cursor(self, cursor: object, check: Check) -> int:
         if cursor is None:
