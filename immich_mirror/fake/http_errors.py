@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import orjson
 from starlette.responses import Response
 
 from immich_mirror.fake.state import parse_dt
@@ -67,7 +68,11 @@ def error_response(version: str, failure: ApiFailure) -> Response:
 
 def json_response(body: Any, status: int, headers: dict[str, str] | None = None) -> Response:
     """JSON with the content type Immich sends (`application/json; charset=utf-8`)."""
-    content = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+    try:
+        # orjson: a search page of 1000 assets encodes in a few ms instead of tens.
+        content = orjson.dumps(body, option=orjson.OPT_NON_STR_KEYS)
+    except TypeError:  # what orjson refuses (ints beyond 64 bits, ...) the stdlib still writes
+        content = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
     return Response(
         content, status_code=status, media_type="application/json; charset=utf-8", headers=headers
     )

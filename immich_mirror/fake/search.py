@@ -1,7 +1,11 @@
 """`POST /search/metadata` and `/search/statistics`: filtering, ordering and paging.
 
 A query's full, ordered result is computed once and cached per library revision, so a client
-walking 100 pages of an unchanging library costs one filter+sort and 100 slices. Legacy paging
+walking 100 pages of an unchanging library costs one filter+sort and 100 slices. A selective query
+costs about its result, not the library: each filter that can name its candidates (an id, tags
+through their closure, albums, a date range through `indexes.DateIndexes`, hasTags/hasAlbums)
+offers them as a source, the smallest source is read, and every predicate still runs on each
+candidate, so the sources only ever narrow, never decide. Legacy paging
 orders by `fileCreatedAt` (the real server has no tie-breaker; the fake breaks ties by id so a
 stable library pages without overlap), the 3.2 body by its `orderBy` field then id.
 """
@@ -12,12 +16,13 @@ import base64
 import binascii
 import json
 import operator
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Collection
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from immich_mirror.fake.http_errors import Check, not_found
+from immich_mirror.fake.indexes import RANGE_OPS, DateIndexes
 from immich_mirror.fake.library import FakeLibrary
 from immich_mirror.fake.state import VISIBILITIES, FakeAsset, parse_dt
 
@@ -25,10 +30,10 @@ Pred = Callable[[FakeAsset], bool]
 NEW_SHAPE_KEYS = ("filter", "orderBy", "cursor")
 _NEW_SHAPE_ALLOWED = {"filter", "orderBy", "cursor", "size", "withExif", "withPeople", "withStacked"}
 _DATE_FIELDS = {
-    "createdAfter": ("created_at", ">="), "createdBefore": ("created_at", "<="),
-    "updatedAfter": ("updated_at", ">="), "updatedBefore": ("updated_at", "<="),
-    "takenAfter": ("file_created_at", ">="), "takenBefore": ("file_created_at", "<="),
-    "trashedAfter": ("deleted_at", ">="), "trashedBefore": ("deleted_at", "<="),
+    "createdAfter": ("created_at", "gte"), "createdBefore": ("created_at", "lte"),
+    "updatedAfter": ("updated_at", "gte"), "updatedBefore": ("updated_at", "lte"),
+    "takenAfter": ("file_created_at", "gte"), "takenBefore": ("file_created_at", "lte"),
+    "trashedAfter": ("deleted_at", "gte"), "trashedBefore": ("deleted_at", "lte"),
 }
 _TEXT_FIELDS = {"originalFileName": "original_file_name", "originalPath": "original_path",
                 "description": "description"}
@@ -37,6 +42,16 @@ _EXACT_FIELDS = {"id": "id", "checksum": "checksum", "libraryId": "library_id", 
                  "deviceId": "device_id", "deviceAssetId": "device_asset_id"}
 _ORDER_FIELDS = {"fileCreatedAt": "file_created_at", "localDateTime": "local_date_time",
                  "fileSizeInBytes": "file_size_in_byte", "rating": "rating"}
+# Ordered results kept per revision: enough for a sync's interleaved walks, bounded for long runs.
+_CACHE_SIZE = 8
+
+
+@dataclass
+class _Plan:
+    """A query as predicates every row passes, and sources: id collections each holding every row."""
+
+    preds: list[Pred] = field(default_factory=list)
+    sources: list[Collection[str]] = field(default_factory=list)
 
 
 @dataclass
@@ -53,6 +68,11 @@ class SearchEngine:
         self.version = version
         self._cache: dict[str, list[FakeAsset]] = {}
         self._cache_revision = -1
+        self.dates = DateIndexes(library)
+        # False reads every asset instead of the smallest source: tests compare both answers.
+        self.use_sources = True
+        # Assets read by the predicates so far: tests check a selective query reads few.
+        self.examined = 0
 
     @property
     def v2(self) -> bool:
@@ -84,7 +104,15 @@ class SearchEngine:
         return SearchResult(ordered[start:start + size], str(page_no + 1) if more else None, None, False)
 
     def count(self, user_id: str, body: dict[str, Any]) -> int:
-        return len(self._ordered(user_id, body, new_shape=self.is_new_shape(body)))
+        return len(self.rows(user_id, body))
+
+    def rows(self, user_id: str, body: dict[str, Any]) -> list[FakeAsset]:
+        """Every row the query matches, in page order (all pages at once)."""
+        return self._ordered(user_id, body, new_shape=self.is_new_shape(body))
+
+    @property
+    def cached_queries(self) -> int:
+        return len(self._cache)
 
     def _decode_cursor(self, cursor: object, check: Check) -> int:
         if cursor is None:
@@ -103,34 +131,49 @@ class SearchEngine:
         paging = {"page", "size", "withExif", "withPeople", "withStacked", "cursor"}
         key = json.dumps([user_id, new_shape, {k: v for k, v in body.items() if k not in paging}],
                          sort_keys=True, default=str)
-        cached = self._cache.get(key)
+        cached = self._cache.pop(key, None)
         if cached is not None:
+            self._cache[key] = cached  # most recently used last
             return cached
         check = Check(self.version)
+        plan = _Plan()
         if new_shape:
-            preds, candidates = self._new_shape_filter(user_id, body.get("filter") or {}, check)
+            self._new_shape_filter(user_id, body.get("filter") or {}, check, plan)
             order = body.get("orderBy") or {}
             if isinstance(order, list):
                 order = order[0] if order else {}
             field = _ORDER_FIELDS.get(str(order.get("field", "fileCreatedAt")), "file_created_at")
             descending = str(order.get("direction", "desc")) == "desc"
         else:
-            preds, candidates = self._legacy_filter(user_id, body, check)
+            self._legacy_filter(user_id, body, check, plan)
             field = "file_created_at"
             descending = body.get("order", "desc") != "asc"
         check.done()
-        rows = [a for a in candidates if all(p(a) for p in preds)]
+        preds = plan.preds
+        rows = [a for a in self._candidates(plan) if all(p(a) for p in preds)]
         present = [a for a in rows if getattr(a, field) is not None]
         missing = [a for a in rows if getattr(a, field) is None]  # NULLS LAST either way
         present.sort(key=lambda a: (getattr(a, field), a.id), reverse=descending)
         missing.sort(key=lambda a: a.id, reverse=descending)
         result = present + missing
         self._cache[key] = result
+        while len(self._cache) > _CACHE_SIZE:
+            del self._cache[next(iter(self._cache))]
         return result
+
+    def _candidates(self, plan: _Plan) -> list[FakeAsset]:
+        """The assets of the smallest source (in no particular order), or all of them."""
+        assets = self.lib.assets
+        if plan.sources and self.use_sources:
+            found = [assets[i] for i in min(plan.sources, key=len) if i in assets]
+        else:
+            found = list(assets.values())
+        self.examined += len(found)
+        return found
 
     # -- scope ----------------------------------------------------------------------------
 
-    def _scope(self, user_id: str, album_ids: list[str], any_album: bool) -> list[FakeAsset]:
+    def _scope(self, user_id: str, album_ids: list[str], any_album: bool, plan: _Plan) -> None:
         """Own and partners' assets; with albums, the assets of those albums (shared ones too)."""
         lib = self.lib
         if album_ids:
@@ -141,15 +184,21 @@ class SearchEngine:
                     raise not_found("album.read")
                 sets.append(set(album.members))
             ids = set.union(*sets) if any_album else set.intersection(*sets)
-            return [lib.assets[a] for a in ids if a in lib.assets]
+            plan.preds.insert(0, lambda a: a.id in ids)
+            plan.sources.append(ids)
+            return
         owners = {user_id} | lib.partners.get(user_id, set())
-        return [a for a in lib.assets.values() if a.owner_id in owners]
+        plan.preds.insert(0, lambda a: a.owner_id in owners)
 
     def _in_album_ids(self) -> set[str]:
         return {aid for album in self.lib.albums.values() for aid in album.members}
 
-    def _tag_match(self, tag_ids: list[str], user_id: str, mode: str) -> Pred:
-        """Tags match through the closure: a parent tag also matches its descendants' assets."""
+    def _tag_match(self, tag_ids: list[str], user_id: str, mode: str,
+                   sources: list[Collection[str]] | None) -> Pred:
+        """Tags match through the closure: a parent tag also matches its descendants' assets.
+
+        With `sources`, "all" offers the intersection of the tags' closures and "any" their union.
+        """
         lib = self.lib
         groups: list[set[str]] = []
         for tid in tag_ids:
@@ -162,16 +211,19 @@ class SearchEngine:
                 members |= lib.tag_members.get(sub, set())
             groups.append(members)
         if mode == "all":
+            if sources is not None and groups:
+                sources.append(set.intersection(*groups))
             return lambda a: all(a.id in g for g in groups)
         if mode == "any":
+            if sources is not None and groups:
+                sources.append(set.union(*groups))
             return lambda a: any(a.id in g for g in groups)
         return lambda a: not any(a.id in g for g in groups)
 
     # -- legacy flat body -----------------------------------------------------------------
 
-    def _legacy_filter(self, user_id: str, body: dict[str, Any],
-                       check: Check) -> tuple[list[Pred], list[FakeAsset]]:
-        preds: list[Pred] = []
+    def _legacy_filter(self, user_id: str, body: dict[str, Any], check: Check, plan: _Plan) -> None:
+        preds = plan.preds
         album_ids = check.uuids(body, "albumIds", required=False)
         tag_ids = check.uuids(body, "tagIds", required=False)
         person_ids = check.uuids(body, "personIds", required=False)
@@ -197,11 +249,15 @@ class SearchEngine:
             preds.append(lambda a: a.deleted_at is None)
         for key, value in dates.items():
             if value is not None:
-                preds.append(_date_pred(_DATE_FIELDS[key][0], _DATE_FIELDS[key][1], value))
+                attr, op = _DATE_FIELDS[key]
+                preds.append(_date_cmp(attr, _COMPARE[op], value))
+                plan.sources.append(self.dates.ids_in_range(attr, op, value))
         for key, attr in _EXACT_FIELDS.items():
             if key in body and (key != "deviceId" or self.v2):
                 expected = body[key]
                 preds.append(_eq(attr, expected))
+                if attr == "id":
+                    plan.sources.append(_id_source([expected]))
         for key, attr in _TEXT_FIELDS.items():
             if body.get(key):
                 needle = str(body[key]).lower()
@@ -216,34 +272,37 @@ class SearchEngine:
             tagged = {aid for members in self.lib.tag_members.values() for aid in members}
             preds.append(lambda a: a.id not in tagged)
         elif tag_ids:
-            preds.append(self._tag_match(tag_ids, user_id, "all"))
+            preds.append(self._tag_match(tag_ids, user_id, "all", plan.sources))
         if person_ids:
             preds.append(lambda a: False)  # no machine learning, so nobody is in any photo
         if body.get("isNotInAlbum") and not album_ids:
             in_album = self._in_album_ids()
             preds.append(lambda a: a.id not in in_album)
-        return preds, self._scope(user_id, album_ids, any_album=False)
+        self._scope(user_id, album_ids, any_album=False, plan=plan)
 
     # -- 3.2 structured body --------------------------------------------------------------
 
-    def _new_shape_filter(self, user_id: str, flt: dict[str, Any],
-                          check: Check) -> tuple[list[Pred], list[FakeAsset]]:
+    def _new_shape_filter(self, user_id: str, flt: dict[str, Any], check: Check, plan: _Plan) -> None:
         if not isinstance(flt, dict):
             check.missing_type("filter", "object", flt, "filter must be an object")
-            return [], []
-        preds = self._branch_preds(user_id, flt, check)
+            plan.preds.append(lambda a: False)
+            return
+        preds = plan.preds
+        preds += self._branch_preds(user_id, flt, check, plan.sources)
         branches = flt.get("or")
         if isinstance(branches, list) and branches:
-            alternatives = [self._branch_preds(user_id, b, check) for b in branches if isinstance(b, dict)]
+            alternatives = [self._branch_preds(user_id, b, check, None) for b in branches if isinstance(b, dict)]
             preds.append(lambda a: any(all(p(a) for p in alt) for alt in alternatives))
         if "visibility" not in flt:
             preds.append(lambda a: a.visibility != "locked")
         album_filter = flt.get("albumIds") if isinstance(flt.get("albumIds"), dict) else {}
         assert isinstance(album_filter, dict)
         scope_albums = list(album_filter.get("any") or album_filter.get("all") or [])
-        return preds, self._scope(user_id, scope_albums, any_album="any" in album_filter)
+        self._scope(user_id, scope_albums, any_album="any" in album_filter, plan=plan)
 
-    def _branch_preds(self, user_id: str, flt: dict[str, Any], check: Check) -> list[Pred]:
+    def _branch_preds(self, user_id: str, flt: dict[str, Any], check: Check,
+                      sources: list[Collection[str]] | None) -> list[Pred]:
+        """The predicates of one filter object; with `sources`, also what narrows its candidates."""
         preds: list[Pred] = []
         for key, attr in (("updatedAt", "updated_at"), ("createdAt", "created_at"),
                           ("takenAt", "file_created_at"), ("trashedAt", "deleted_at"),
@@ -251,12 +310,19 @@ class SearchEngine:
             spec = flt.get(key)
             if isinstance(spec, dict):
                 preds += _date_filter(attr, spec, check, key)
+                if sources is not None:
+                    sources += self._date_sources(attr, spec)
         for key, attr in (("visibility", "visibility"), ("type", "type"), ("id", "id"),
                           ("ownerId", "owner_id"), ("libraryId", "library_id"),
                           ("originalFileName", "original_file_name"), ("originalPath", "original_path")):
             spec = flt.get(key)
             if isinstance(spec, dict):
                 preds += _string_filter(attr, spec)
+                if attr == "id" and sources is not None:
+                    if "eq" in spec:
+                        sources.append(_id_source([spec["eq"]]))
+                    if isinstance(spec.get("in"), list):
+                        sources.append(_id_source(spec["in"]))
         for key, attr in (("isFavorite", "is_favorite"), ("isOffline", "is_offline")):
             spec = flt.get(key)
             if isinstance(spec, dict) and "eq" in spec:
@@ -265,7 +331,7 @@ class SearchEngine:
         if isinstance(tags, dict):
             for mode in ("all", "any", "none"):
                 if tags.get(mode):
-                    preds.append(self._tag_match(list(tags[mode]), user_id, mode))
+                    preds.append(self._tag_match(list(tags[mode]), user_id, mode, sources))
         albums = flt.get("albumIds")
         if isinstance(albums, dict) and albums.get("none"):
             excluded = {aid for al in albums["none"] if al in self.lib.albums
@@ -276,22 +342,33 @@ class SearchEngine:
                          ("hasPeople", set)):
             spec = flt.get(key)
             if isinstance(spec, dict) and "eq" in spec:
-                preds.append(_member(ids(), bool(spec["eq"])))
+                members = ids()
+                preds.append(_member(members, bool(spec["eq"])))
+                if spec["eq"] and sources is not None:
+                    sources.append(members)
         return preds
+
+    def _date_sources(self, attr: str, spec: dict[str, Any]) -> list[Collection[str]]:
+        """Index ranges for the valid bounds of a date filter (invalid ones fail validation)."""
+        found: list[Collection[str]] = []
+        for op, raw in spec.items():
+            if op not in RANGE_OPS or raw is None:
+                continue
+            try:
+                value = parse_dt(str(raw))
+            except ValueError:
+                continue
+            found.append(self.dates.ids_in_range(attr, op, value))
+        return found
 
 
 def _encode_cursor(offset: int) -> str:
     return base64.urlsafe_b64encode(json.dumps({"offset": offset}).encode()).decode()
 
 
-def _date_pred(attr: str, op: str, value: datetime) -> Pred:
-    def pred(a: FakeAsset) -> bool:
-        current = getattr(a, attr)
-        if current is None:
-            return False
-        return bool(current >= value if op == ">=" else current <= value)
-
-    return pred
+def _id_source(values: list[Any]) -> set[str]:
+    # Asset ids are strings: anything else matches no asset.
+    return {v for v in values if isinstance(v, str)}
 
 
 def _date_filter(attr: str, spec: dict[str, Any], check: Check, key: str) -> list[Pred]:

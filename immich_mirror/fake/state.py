@@ -32,14 +32,24 @@ def new_id(rng: Random | None = None) -> str:
     return str(uuid.UUID(int=rng.getrandbits(128), version=4))
 
 
+# The formatters take a fast path (isoformat, about twice as quick as strftime) for the common
+# case, UTC and a four-digit year, and the general one otherwise; both give the same text.
+
+
 def fmt_z(dt: datetime) -> str:
     """JavaScript's `Date.toISOString()`: what Immich sends for most entity timestamps."""
+    if dt.tzinfo is UTC and dt.year >= 1000:
+        return dt.isoformat(timespec="milliseconds")[:23] + "Z"
     dt = dt.astimezone(UTC)
     return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
 
 
 def fmt_pg(dt: datetime) -> str:
     """PostgreSQL's text form, which Immich passes through for exif dates and nested rows."""
+    if dt.tzinfo is UTC and dt.year >= 1000:
+        if not dt.microsecond:
+            return dt.isoformat()
+        return dt.isoformat()[:26].rstrip("0") + "+00:00"
     dt = dt.astimezone(UTC)
     base = dt.strftime("%Y-%m-%dT%H:%M:%S")
     if dt.microsecond:
@@ -49,6 +59,8 @@ def fmt_pg(dt: datetime) -> str:
 
 def fmt_local(dt: datetime) -> str:
     """`localDateTime` is a wall-clock time that Immich writes with a `Z` suffix."""
+    if dt.year >= 1000:
+        return dt.isoformat(timespec="milliseconds")[:23] + "Z"
     return dt.replace(tzinfo=None).strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
 
 
