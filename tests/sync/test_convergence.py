@@ -132,9 +132,9 @@ def test_random_changes_and_syncs_converge(ops: list[tuple[str, int]], version: 
             elif op == "sync_interrupted":
                 real = client.search_assets
 
-                def broken(**kw: Any) -> Any:
+                def broken(real: Any = real, cut: int = n % 2, **kw: Any) -> Any:
                     for i, page in enumerate(real(**kw)):
-                        if i >= n % 2:
+                        if i >= cut:
                             raise ConnectionError("cut")
                         yield page
 
