@@ -86,12 +86,17 @@ def server_state(library: FakeLibrary, owner_id: str | None = None) -> dict[str,
         if a in assets and t in tags:
             per_asset.setdefault(a, set()).add(t)
     links = {(a, t) for a, ts in per_asset.items() for t in ancestors_pruned(ts, parents)}
-    return {"assets": assets, "albums": albums, "members": members, "tags": tags, "links": links}
+    exact = {(a, t) for a, ts in per_asset.items() for t in ts}
+    return {"assets": assets, "albums": albums, "members": members, "tags": tags, "links": links, "exact": exact}
 
 
 def assert_mirror_equals_server(engine: Engine, library: FakeLibrary) -> None:
     mirror = mirror_state(engine)
     server = server_state(library)
+    # Direct links are exact except for an asset tagged with a tag and one of its descendants, which a
+    # tag search cannot tell apart (docs/schema.md): the mirror may then hold the pruned set or the exact one.
+    if server["links"] <= mirror["links"] <= server["exact"]:
+        mirror["links"] = server["links"]
     for key in ("assets", "albums", "tags", "members", "links"):
         m, s = mirror[key], server[key]
         if m != s:
