@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import Engine, text
 
 from autotag.config import AutotagConfig
+from autotag.links import apply_scope
 from autotag.outbox import EnqueueResult, counts_by_state, enqueue_plan, finish_run, start_run
 from autotag.plan import PlanSummary, install_rules, plan_summary
 from autotag.push import Pusher, PushResult, PushSettings
@@ -116,6 +117,7 @@ def sync(session: Session, *, full: bool = False) -> SyncSummary:
 def classify(session: Session, *, dry_run: bool) -> ClassifyResult:
     """Compile the rules into views, read the plan, and (unless dry) make the outbox equal to it."""
     engine = session.engine
+    apply_scope(session)  # exclude:/only: links -> scope tables, before the views read them
     install_rules(engine, session.cfg)
     with engine.connect() as conn:
         summary = plan_summary(conn)
