@@ -46,7 +46,7 @@ from immich_mirror.errors import (
     PermissionDenied,
     UnsupportedServer,
 )
-from immich_mirror.urls import normalize_server_url, web_link
+from immich_mirror.urls import normalize_server_url
 
 if TYPE_CHECKING:
     from autotag.session import Session
@@ -358,10 +358,6 @@ def write_scope(engine: Engine, resolutions: list[Resolution]) -> None:
             ]
             if rows:
                 conn.execute(text(f"INSERT OR IGNORE INTO scope_{section} (asset_id, source) VALUES (:a, :s)"), rows)
-
-
-def sample_links(base: str, resolution: Resolution, n: int = 3) -> list[str]:
-    return [web_link(base, a) for a in sorted(resolution.asset_ids)[:n]]
 
 
 def session_base(session: Session) -> str:

@@ -252,3 +252,35 @@ def test_parse_never_raises_anything_but_config_error(text: str, base: str) -> N
         assert "\n" not in exc.message
         return
     assert target.kind in KINDS
+
+
+# ------------------------------------------------------------------------------------------ CLI
+def test_links_check_and_exclude_flag(
+    tmp_path: Path, world: World, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from autotag import cli
+
+    def inject(**cfg: object) -> None:
+        monkeypatch.setattr(cli.state, "session", new_session(tmp_path, world, **cfg))
+
+    album_link = f"{BASE}/albums/{world.album}"
+    inject(exclude=[album_link])
+    ops.sync(cli.state.session)  # type: ignore[arg-type]
+    inject(exclude=[album_link])
+    assert cli.main(["links", "check", "--only", f"{BASE}/tags?path=trips"]) == 0
+    out = capsys.readouterr().out
+    assert f"exclude: {album_link}" in out and f"album {world.album}: 3 asset(s)" in out
+    assert f"{BASE}/photos/{sorted(world.ids[:3])[0]}" in out
+    assert "only: http://fake.test/tags?path=trips" in out and "tag trips: 3 asset(s)" in out
+
+    inject()
+    assert cli.main(["--db", str(tmp_path / "m.db"), "classify", "--exclude", album_link, "--exclude",
+                     world.ids[5], "--json"]) == 0
+    plan = json.loads(capsys.readouterr().out)
+    touched = {m["asset_id"] for m in plan["mutations"]}
+    assert touched and not touched & {*world.ids[:3], world.ids[5]}
+
+    inject()
+    code = cli.main(["classify", "--dry-run", "--exclude", "https://elsewhere.example/photos/x"])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and err.startswith("error: link 'https://elsewhere.example/photos/x'") and "\n" not in err
