@@ -188,8 +188,10 @@ def parse_link(raw: str, server_base: str) -> LinkTarget:
     base = urlsplit(normalize_server_url(server_base))
     base_host, base_port = _host_port(base.scheme, base.hostname, base.port)
     if host and (host, port) != (base_host, base_port):
-        where = host if port is None else f"{host}:{port}"
-        raise _bad(raw, f"points at {where}, not the configured server {base_host}")
+        def where(h: str, p: int | None) -> str:
+            return h if p is None else f"{h}:{p}"
+
+        raise _bad(raw, f"points at {where(host, port)}, not the configured server {where(base_host, base_port)}")
     prefix = base.path.rstrip("/")
     if prefix:
         if path != prefix and not path.startswith(prefix + "/"):

@@ -1,7 +1,8 @@
 """``autotag watch``: sync -> classify -> push in a loop, for long editing sessions in Immich's web UI.
 
-Each cycle starts with an incremental sync. Classify and push run only when that sync saw a change,
-the outbox still holds work, or it is the first cycle, so a quiet cycle costs one incremental sync.
+Each cycle starts with an incremental sync. Classify runs only when that sync saw a change (or on the
+first cycle) and push only when the outbox holds work, so a quiet cycle costs one incremental sync
+(plus, right after a push, one local classify that sees our own writes come back and records nothing).
 
 Stopping: ``should_stop`` is checked between the stages, by the pusher between batches, and while
 waiting; a stop finishes the current batch and returns (everything not pushed stays in the outbox).
@@ -58,7 +59,8 @@ class WatchResult:
 
 
 def _sync_changes(summary: SyncSummary) -> int:
-    return sum(int(v) for entity in asdict(summary.stats).values() for v in entity.values())
+    counts = (v for entity in asdict(summary.stats).values() if isinstance(entity, dict) for v in entity.values())
+    return sum(int(v) for v in counts)
 
 
 def _pending(session: Session) -> int:
@@ -107,14 +109,18 @@ class Watcher:
         session = self.session
         synced = _sync_changes(ops.sync(session))
         pending = _pending(session)
-        quiet = not (first or synced or pending)
-        sent = 0
-        if not quiet and not self.stopping():
-            if first or synced:
-                ops.classify(session, dry_run=False)
+        queued = sent = 0
+        if (first or synced) and not self.stopping():
+            # A sync right after our own push sees those writes come back: classify finds nothing
+            # to do then, and (skip_empty) records no run.
+            classified = ops.classify(session, dry_run=False, skip_empty=True)
+            summary = classified.summary
+            self._last = (summary.statuses.get("unclassified", 0), summary.statuses.get("conflict", 0))
+            if classified.enqueued is not None:
+                queued = classified.enqueued.added + classified.enqueued.cancelled
                 pending = _pending(session)
-            if pending and not self.stopping():
-                sent = ops.push(session, command="watch").sent
+        if pending and not self.stopping():
+            sent = ops.push(session, command="watch").sent
             with session.engine.connect() as conn:
                 after = plan_summary(conn)
             self._last = (after.statuses.get("unclassified", 0), after.statuses.get("conflict", 0))
@@ -127,7 +133,7 @@ class Watcher:
             pending=pending,
             seconds=self.clock() - started,
             synced_changes=synced,
-            quiet=quiet,
+            quiet=not (queued or sent),
         )
 
     def run(self) -> WatchResult:
