@@ -284,3 +284,16 @@ def test_links_check_and_exclude_flag(
     code = cli.main(["classify", "--dry-run", "--exclude", "https://elsewhere.example/photos/x"])
     err = capsys.readouterr().err.strip()
     assert code == 2 and err.startswith("error: link 'https://elsewhere.example/photos/x'") and "\n" not in err
+
+
+def test_documented_examples_parse() -> None:
+    import re
+
+    import yaml
+
+    doc = (Path(__file__).parents[2] / "docs" / "links.md").read_text(encoding="utf-8")
+    block = re.search(r"```yaml\n(.*?)```", doc, flags=re.S)
+    assert block is not None
+    cfg = AutotagConfig(**yaml.safe_load(block.group(1)))
+    kinds = {parse_link(link, "https://photos.example.com").kind for link in [*cfg.exclude, *cfg.only]}
+    assert kinds == {"album", "asset", "tag", "folder"}

@@ -200,3 +200,21 @@ def test_sigterm_during_push_exits_cleanly_and_push_finishes(
     s.close()
     assert states == {"sent": 40}
     assert tuple(changes) == (40, 40), "every change applied and logged exactly once"
+
+
+def test_docs_name_only_real_options_and_a_restarting_unit() -> None:
+    import re
+
+    import typer.main
+
+    from autotag.cli import app
+
+    doc = (ROOT / "docs" / "watch.md").read_text(encoding="utf-8")
+    command = typer.main.get_command(app).commands["watch"]  # type: ignore[attr-defined]
+    options = {o for p in command.params for o in p.opts}
+    prose = re.sub(r"```.*?```", "", doc, flags=re.S)
+    mentioned = set(re.findall(r"`[^`\n]*?(--[a-z-]+)[^`\n]*`", prose))
+    assert mentioned and mentioned <= options | {"--yes", "--user"}  # undo --yes, systemctl --user
+    unit = re.search(r"```ini\n(.*?)```", doc, flags=re.S)
+    assert unit and "Restart=on-failure" in unit.group(1) and "EnvironmentFile=" in unit.group(1)
+    assert "chmod 600" in doc
