@@ -21,6 +21,7 @@ from rich.console import Console
 
 from autotag import render
 from autotag.config import AutotagConfig, load_config, starter_config_text
+from autotag.lock import DbLock
 from autotag.session import Session
 from immich_mirror import config as mconf
 from immich_mirror.errors import ConfigError, ImmichMirrorError
@@ -46,6 +47,7 @@ class State:
     debug: bool = False
     verbosity: int = 0
     session: Session | None = None
+    lock: DbLock | None = None
 
 
 state = State()
@@ -103,6 +105,30 @@ def session() -> Session:
     return state.session
 
 
+def writer() -> Session:
+    """The session of a command that writes the mirror: one such process per database at a time."""
+    s = session()
+    if state.lock is None:
+        state.lock = DbLock(s.db_path)
+        state.lock.acquire()
+    return s
+
+
+EXCLUDE_HELP = "Immich web link or id to leave alone (repeatable; added to the config's exclude:)"
+ONLY_HELP = "Immich web link or id to restrict the rules to (repeatable; replaces the config's only:)"
+
+
+def with_links(s: Session, exclude: list[str], only: list[str]) -> Session:
+    update: dict[str, list[str]] = {}
+    if exclude:
+        update["exclude"] = [*s.cfg.exclude, *exclude]
+    if only:
+        update["only"] = list(only)
+    if update:
+        s.cfg = s.cfg.model_copy(update=update)
+    return s
+
+
 @app.callback()
 def _global(
     config: Path | None = typer.Option(None, "--config", help="config file (default: XDG config dir)"),
@@ -157,7 +183,7 @@ def sync(
     """Refresh the local mirror from Immich (incremental by default)."""
     from autotag import session as ops
 
-    summary = ops.sync(session(), full=full)
+    summary = ops.sync(writer(), full=full)
     err.print(summary.line())
 
 
@@ -188,12 +214,14 @@ def classify(
     dry_run: bool = typer.Option(False, "--dry-run", help="show the plan, write nothing"),
     as_json: bool = typer.Option(False, "--json", help="everything as JSON"),
     limit: int = typer.Option(20, "--limit", help="mutations to list in the dry run"),
+    exclude: list[str] = typer.Option([], "--exclude", metavar="LINK", help=EXCLUDE_HELP),
+    only: list[str] = typer.Option([], "--only", metavar="LINK", help=ONLY_HELP),
 ) -> None:
     """Classify every asset by the rules and queue the marker changes in the outbox."""
     from autotag import session as ops
     from autotag.plan import plan_rows
 
-    s = session()
+    s = with_links(writer(), exclude, only)
     result = ops.classify(s, dry_run=dry_run)
     with s.engine.connect() as conn:
         rows = list(plan_rows(conn, None if as_json else limit))
@@ -215,6 +243,7 @@ def push(
         for line in describe_pending(s.engine, s.cfg.push.chunk_size) or ["nothing to push"]:
             out.print(line)
         return
+    writer()
     _install_signal_handlers()
     result = ops.push(s)
     render.push_result(err, result)
@@ -226,12 +255,15 @@ def run(
     full: bool = typer.Option(False, "--full", help="full sync first"),
     strict: bool = typer.Option(False, "--strict", help="fail if a write is still lost after verifying"),
     as_json: bool = typer.Option(False, "--json"),
+    exclude: list[str] = typer.Option([], "--exclude", metavar="LINK", help=EXCLUDE_HELP),
+    only: list[str] = typer.Option([], "--only", metavar="LINK", help=ONLY_HELP),
 ) -> None:
     """sync + classify + push: the everyday command."""
     from autotag import session as ops
 
+    s = with_links(writer(), exclude, only)
     _install_signal_handlers()
-    result = ops.run(session(), full=full)
+    result = ops.run(s, full=full)
     if as_json:
         out.print_json(json.dumps(result.as_dict()))
     else:
@@ -249,7 +281,7 @@ def undo(
     """Revert the changes of a run through the outbox."""
     from autotag import session as ops
 
-    result = ops.undo(session(), run_id=run_id, apply=yes)
+    result = ops.undo(writer() if yes else session(), run_id=run_id, apply=yes)
     render.undo(out, result, applied=yes)
 
 
@@ -263,6 +295,49 @@ def report(
     paths = write_report(session(), directory)
     for p in paths:
         out.print(str(p))
+
+
+@app.command()
+def watch(
+    interval: float = typer.Option(60.0, "--interval", min=1.0, help="seconds between cycles"),
+    max_backoff: float = typer.Option(600.0, "--max-backoff", help="longest wait while Immich is down (s)"),
+    cycles: int | None = typer.Option(None, "--cycles", min=1, help="stop after N cycles (default: never)"),
+    exclude: list[str] = typer.Option([], "--exclude", metavar="LINK", help=EXCLUDE_HELP),
+    only: list[str] = typer.Option([], "--only", metavar="LINK", help=ONLY_HELP),
+) -> None:
+    """sync + classify + push every --interval seconds, while you edit in Immich (Ctrl-C stops)."""
+    from autotag.watch import Watcher
+
+    s = with_links(writer(), exclude, only)
+    _install_signal_handlers()
+    err.print(f"watching {s.db_path} every {interval:g} s (Ctrl-C to stop)", markup=False)
+    result = Watcher(
+        s,
+        interval=interval,
+        max_backoff=max_backoff,
+        max_cycles=cycles,
+        on_status=lambda st: err.print(st.line(), markup=False),
+        on_event=lambda msg: err.print(msg, markup=False),
+    ).run()
+    if result.stopped:
+        err.print(f"stopped after {result.cycles} cycle(s), {result.changes} change(s); nothing is lost")
+
+
+@links_app.command("check")
+def links_check(
+    exclude: list[str] = typer.Option([], "--exclude", metavar="LINK", help=EXCLUDE_HELP),
+    only: list[str] = typer.Option([], "--only", metavar="LINK", help=ONLY_HELP),
+    sample: int = typer.Option(3, "--sample", help="web links to show per link"),
+) -> None:
+    """Show what each exclude:/only: link resolves to in the mirror (count and a few web links)."""
+    from autotag.links import resolve_config_links, session_base
+
+    s = with_links(session(), exclude, only)
+    resolutions = resolve_config_links(s)
+    if not resolutions:
+        out.print("no links: add exclude: or only: to the config, or pass --exclude/--only")
+        return
+    render.link_resolutions(out, resolutions, session_base(s), sample)
 
 
 # ------------------------------------------------------------------------------------------ plumbing
@@ -318,4 +393,7 @@ def main(argv: list[str] | None = None) -> int:
         if state.session is not None:
             state.session.close()
             state.session = None
+        if state.lock is not None:
+            state.lock.release()
+            state.lock = None
     return code

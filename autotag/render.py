@@ -155,3 +155,14 @@ def undo(console: Console, result: Any, *, applied: bool) -> None:
         console.print("run again with --yes to apply")
     if result.push is not None:
         push_result(console, result.push)
+
+
+def link_resolutions(console: Console, resolutions: Sequence[Any], base: str, sample: int) -> None:
+    """``links check``: per link, what it points at, how many assets, and a few of them as web links."""
+    for r in resolutions:
+        console.print(f"{r.section}: {r.link}", markup=False)
+        links = [web_link(base, a) for a in sorted(r.asset_ids)[:sample]]
+        more = f" (+{len(r.asset_ids) - len(links)} more)" if len(r.asset_ids) > len(links) else ""
+        console.print(f"  {r.target.describe()}: {len(r.asset_ids)} asset(s){more}", markup=False)
+        for link in links:
+            console.print(f"  {link}", markup=False)

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import Engine, text
 
 from autotag.config import AutotagConfig
+from autotag.links import apply_scope
 from autotag.outbox import EnqueueResult, counts_by_state, enqueue_plan, finish_run, start_run
 from autotag.plan import PlanSummary, install_rules, plan_summary
 from autotag.push import Pusher, PushResult, PushSettings
@@ -113,13 +114,18 @@ def sync(session: Session, *, full: bool = False) -> SyncSummary:
     )
 
 
-def classify(session: Session, *, dry_run: bool) -> ClassifyResult:
-    """Compile the rules into views, read the plan, and (unless dry) make the outbox equal to it."""
+def classify(session: Session, *, dry_run: bool, skip_empty: bool = False) -> ClassifyResult:
+    """Compile the rules into views, read the plan, and (unless dry) make the outbox equal to it.
+
+    ``skip_empty``: when the plan and the live outbox are both empty there is nothing to record, so no
+    run is started (``watch`` cycles that only saw their own writes come back).
+    """
     engine = session.engine
+    apply_scope(session)  # exclude:/only: links -> scope tables, before the views read them
     install_rules(engine, session.cfg)
     with engine.connect() as conn:
         summary = plan_summary(conn)
-    if dry_run:
+    if dry_run or (skip_empty and not summary.changes and not _live(session)):
         return ClassifyResult(summary, None, None)
     with engine.begin() as conn:
         run_id = start_run(conn, "classify")
@@ -193,6 +199,11 @@ def run(session: Session, *, full: bool = False) -> RunResult:
 def outbox_counts(session: Session) -> dict[str, int]:
     with session.engine.connect() as conn:
         return counts_by_state(conn)
+
+
+def _live(session: Session) -> int:
+    counts = outbox_counts(session)
+    return counts.get("pending", 0) + counts.get("failed", 0)
 
 
 @dataclass

@@ -24,6 +24,7 @@ from immich_mirror.fake.state import (
     FakeAlbum,
     FakeApiKey,
     FakeAsset,
+    FakePerson,
     FakeSharedLink,
     FakeUser,
     checksum_of,
@@ -120,17 +121,26 @@ class FakeLibrary(TagStore):
             self._changed()
 
     def create_shared_link(
-        self, album_id: str | None = None, asset_ids: Iterable[str] = ()
+        self, album_id: str | None = None, asset_ids: Iterable[str] = (), *, slug: str | None = None
     ) -> FakeSharedLink:
         with self.lock:
             link = FakeSharedLink(
                 id=new_id(self.rng), user_id=self.owner_id, key=new_id(self.rng).replace("-", ""),
                 type="ALBUM" if album_id else "INDIVIDUAL", created_at=self.clock.tick(),
-                album_id=album_id, asset_ids=list(asset_ids),
+                album_id=album_id, asset_ids=list(asset_ids), slug=slug,
             )
             self.shared_links[link.id] = link
             self._changed()
             return link
+
+    def add_person(self, name: str, asset_ids: Iterable[str] = ()) -> FakePerson:
+        """A person recognised in ``asset_ids`` (what face recognition would have found)."""
+        with self.lock:
+            person = FakePerson(id=new_id(self.rng), owner_id=self.owner_id, name=name,
+                                asset_ids=set(asset_ids))
+            self.people[person.id] = person
+            self._changed()
+            return person
 
     # -- assets ---------------------------------------------------------------------------
 

@@ -220,6 +220,18 @@ class SearchEngine:
             return lambda a: any(a.id in g for g in groups)
         return lambda a: not any(a.id in g for g in groups)
 
+    def _person_match(self, person_ids: list[str], user_id: str, mode: str) -> Pred:
+        """Only people added with ``FakeLibrary.add_person`` are in any photo (no machine learning)."""
+        groups = []
+        for pid in person_ids:
+            person = self.lib.people.get(pid)
+            groups.append(set(person.asset_ids) if person and person.owner_id == user_id else set())
+        if mode == "all":
+            return lambda a: all(a.id in g for g in groups)
+        if mode == "any":
+            return lambda a: any(a.id in g for g in groups)
+        return lambda a: not any(a.id in g for g in groups)
+
     # -- legacy flat body -----------------------------------------------------------------
 
     def _legacy_filter(self, user_id: str, body: dict[str, Any], check: Check, plan: _Plan) -> None:
@@ -274,7 +286,7 @@ class SearchEngine:
         elif tag_ids:
             preds.append(self._tag_match(tag_ids, user_id, "all", plan.sources))
         if person_ids:
-            preds.append(lambda a: False)  # no machine learning, so nobody is in any photo
+            preds.append(self._person_match(person_ids, user_id, "all"))
         if body.get("isNotInAlbum") and not album_ids:
             in_album = self._in_album_ids()
             preds.append(lambda a: a.id not in in_album)
@@ -332,6 +344,11 @@ class SearchEngine:
             for mode in ("all", "any", "none"):
                 if tags.get(mode):
                     preds.append(self._tag_match(list(tags[mode]), user_id, mode, sources))
+        people = flt.get("personIds")
+        if isinstance(people, dict):
+            for mode in ("all", "any", "none"):
+                if people.get(mode):
+                    preds.append(self._person_match(list(people[mode]), user_id, mode))
         albums = flt.get("albumIds")
         if isinstance(albums, dict) and albums.get("none"):
             excluded = {aid for al in albums["none"] if al in self.lib.albums

@@ -185,6 +185,16 @@ class FakeTag:
 
 
 @dataclass
+class FakePerson:
+    """A recognised face cluster; the fake has no machine learning, so tests name who is where."""
+
+    id: str
+    owner_id: str
+    name: str
+    asset_ids: set[str] = field(default_factory=set)
+
+
+@dataclass
 class FakeSharedLink:
     id: str
     user_id: str

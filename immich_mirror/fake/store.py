@@ -19,6 +19,7 @@ from immich_mirror.fake.state import (
     FakeAlbum,
     FakeApiKey,
     FakeAsset,
+    FakePerson,
     FakeSharedLink,
     FakeTag,
     FakeUser,
@@ -73,6 +74,7 @@ class LibraryState:
         self.tag_members: dict[str, set[str]] = {}
         self.asset_tags: dict[str, set[str]] = {}
         self.shared_links: dict[str, FakeSharedLink] = {}
+        self.people: dict[str, FakePerson] = {}
         self.owner_id = ""
         # Bumped on every change: search results are cached per revision.
         self.revision = 0

@@ -81,6 +81,19 @@ def test_tag_search_matches_descendants_and_is_and() -> None:
     assert [t["value"] for t in c.get(f"/api/assets/{a}").json()["tags"]] == ["people/alice"]
 
 
+def test_people_only_where_a_test_put_them() -> None:
+    lib = FakeLibrary()
+    a, b, c_ = (lib.add_asset(f"{n}.jpg").id for n in "abc")
+    alice = lib.add_person("Alice", [a, b])
+    bob = lib.add_person("Bob", [b, c_])
+    c = client(lib)
+    assert set(walk(c, {"personIds": [alice.id]})) == {a, b}
+    assert set(walk(c, {"personIds": [alice.id, bob.id]})) == {b}
+    assert {p["name"] for p in c.get("/api/people").json()["people"]} == {"Alice", "Bob"}
+    new = client(lib, "3.2.2").post("/api/search/metadata", json={"filter": {"personIds": {"any": [bob.id]}}})
+    assert {i["id"] for i in new.json()["assets"]["items"]} == {b, c_}
+
+
 def test_updated_after_is_inclusive_and_catches_changes() -> None:
     lib = FakeLibrary()
     x = lib.add_asset("x.jpg")
