@@ -101,7 +101,8 @@ class PlanSummary:
         return sum(self.kinds.values())
 
 
-def plan_summary(conn: Connection) -> PlanSummary:
+def plan_summary(conn: Connection, plan_source: str = "plan") -> PlanSummary:
+    """Counts per status, rule and plan kind; ``plan_source`` may name a materialized copy of the plan."""
     statuses = {s: 0 for s in ("classified", "unclassified", "conflict")}
     for status, n in conn.execute(text("SELECT status, count(*) FROM classification GROUP BY status")):
         statuses[str(status)] = int(n)
@@ -111,7 +112,7 @@ def plan_summary(conn: Connection) -> PlanSummary:
         "ON m.rule = r.rule ORDER BY r.position"
     )
     rules = {str(rule): int(n) for rule, n in conn.execute(text(rules_sql))}
-    kinds_sql = "SELECT kind, count(*) FROM plan GROUP BY kind ORDER BY kind"
+    kinds_sql = f"SELECT kind, count(*) FROM {plan_source} GROUP BY kind ORDER BY kind"
     kinds = {str(kind): int(n) for kind, n in conn.execute(text(kinds_sql))}
     return PlanSummary(statuses=statuses, rules=rules, kinds=kinds)
 

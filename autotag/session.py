@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Connection, Engine, text
 
 from autotag.config import AutotagConfig
 from autotag.links import apply_scope
@@ -123,13 +123,18 @@ def classify(session: Session, *, dry_run: bool, skip_empty: bool = False) -> Cl
     engine = session.engine
     apply_scope(session)  # exclude:/only: links -> scope tables, before the views read them
     install_rules(engine, session.cfg)
-    with engine.connect() as conn:
-        summary = plan_summary(conn)
-    if dry_run or (skip_empty and not summary.changes and not _live(session)):
-        return ClassifyResult(summary, None, None)
     with engine.begin() as conn:
+        # The plan view is computed once: counted, then enqueued, from one materialized copy.
+        conn.exec_driver_sql("DROP TABLE IF EXISTS temp.plan_now")
+        conn.exec_driver_sql("CREATE TEMP TABLE plan_now AS SELECT * FROM plan")
+        conn.exec_driver_sql("CREATE INDEX temp.ix_plan_now_idem_key ON plan_now(idem_key)")
+        summary = plan_summary(conn, plan_source="temp.plan_now")
+        if dry_run or (skip_empty and not summary.changes and not _live(conn)):
+            conn.exec_driver_sql("DROP TABLE temp.plan_now")
+            return ClassifyResult(summary, None, None)
         run_id = start_run(conn, "classify")
-        enqueued = enqueue_plan(conn, run_id)
+        enqueued = enqueue_plan(conn, run_id, source="temp.plan_now")
+        conn.exec_driver_sql("DROP TABLE temp.plan_now")
         finish_run(
             conn,
             run_id,
@@ -184,16 +189,8 @@ def run(session: Session, *, full: bool = False) -> RunResult:
     sync_summary = sync(session, full=full)
     classified = classify(session, dry_run=False)
     pushed = push(session, command="run", run_id=None)
-    # The push wrote its effect into the mirror: re-read the plan so the summary is the state after it.
-    with session.engine.connect() as conn:
-        after = plan_summary(conn)
-    result = RunResult(
-        sync_summary,
-        ClassifyResult(after, classified.enqueued, classified.run_id),
-        pushed,
-        time.monotonic() - started,
-    )
-    return result
+    # Statuses do not change by pushing markers (marker tags can never classify: the rules refuse it).
+    return RunResult(sync_summary, classified, pushed, time.monotonic() - started)
 
 
 def outbox_counts(session: Session) -> dict[str, int]:
@@ -201,8 +198,8 @@ def outbox_counts(session: Session) -> dict[str, int]:
         return counts_by_state(conn)
 
 
-def _live(session: Session) -> int:
-    counts = outbox_counts(session)
+def _live(conn: Connection) -> int:
+    counts = counts_by_state(conn)
     return counts.get("pending", 0) + counts.get("failed", 0)
 
 
