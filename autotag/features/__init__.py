@@ -103,7 +103,14 @@ def feature_sources(cfg: AutotagConfig) -> list[PlanSource]:
         )
     else:
         views["feature_plan"] = EMPTY_PLAN
-    return [PlanSource(view="feature_plan", views=views, prepare=partial(_prepare, cfg=cfg))]
+    return [
+        PlanSource(
+            view="feature_plan",
+            views=views,
+            columns={"payload": "payload", "before": "before"},
+            prepare=partial(_prepare, cfg=cfg),
+        )
+    ]
 
 
 def feature_problems(conn: Connection) -> list[tuple[str, str]]:
