@@ -30,6 +30,7 @@ from typing import Any
 
 from sqlalchemy import Engine, text
 
+from autotag.features.album_create import delete_created_albums, resolve_album_names
 from autotag.outbox import OutboxRow, live_rows, mark_failed, mark_sent, record_changes
 from immich_mirror.api.client import ImmichClient
 from immich_mirror.api.models import BulkIdResult
@@ -41,7 +42,8 @@ log = logging.getLogger(__name__)
 TAG_KINDS = ("tag_add", "tag_remove")
 ALBUM_KINDS = ("album_add", "album_remove")
 DATE_KINDS = ("set_date",)
-KNOWN_KINDS = TAG_KINDS + ALBUM_KINDS + DATE_KINDS
+ALBUM_DELETE = "album_delete"  # undo of an album the tool created (autotag/features/album_create.py)
+KNOWN_KINDS = TAG_KINDS + ALBUM_KINDS + DATE_KINDS + (ALBUM_DELETE,)
 
 
 @dataclass
@@ -251,6 +253,20 @@ class Pusher:
                 self.result.requests += 1
                 self._per_id(chunk_rows, results, done_errors=done)
 
+    # ------------------------------------------------ albums named by name
+    def _albums_by_name(self, rows: list[OutboxRow]) -> list[OutboxRow]:
+        """``album_add`` to ``name:<album name>``: to the owned album of that name, created if missing."""
+        resolved, failed = resolve_album_names(self.client, self.engine, rows, self.run_id)
+        for bad, exc in failed:
+            self._failed(bad, exc, dead=True)
+        return resolved
+
+    def _delete_created_albums(self, rows: list[OutboxRow]) -> None:
+        done, failed = delete_created_albums(self.client, self.engine, rows)
+        for bad, exc in failed:
+            self._failed(bad, exc, dead=True)
+        self._done(done)
+
     # ------------------------------------------------------------------ dates
     def _apply_dates(self, rows: list[OutboxRow]) -> None:
         self._before_wave(r.asset_id or "" for r in rows)
@@ -414,6 +430,7 @@ class Pusher:
         self._ensure_tags({r.target for r in adds})
         total = len(rows)
         if albums:
+            albums = self._albums_by_name(albums)
             self._apply_album(albums)  # album membership is not in the sidecar: no race with tags
         self.progress("push", self.result.sent, total)
         if adds and not self.result.interrupted:
@@ -424,6 +441,9 @@ class Pusher:
         self.progress("push", self.result.sent, total)
         if dates and not self.result.interrupted:
             self._apply_dates(dates)
+        deletes = [r for r in rows if r.kind == ALBUM_DELETE]
+        if deletes and not self.result.interrupted:
+            self._delete_created_albums(deletes)
         self.progress("push", self.result.sent, total)
         if not self.result.interrupted:
             self.verify()

@@ -16,7 +16,15 @@ from sqlalchemy import Connection, text
 
 from autotag.config import AutotagConfig
 from autotag.features import album_dates, dates, duplicates, folders, tag_albums
-from autotag.features.common import ALBUM_ADD_PLAN, FEATURE_TABLES, SETTINGS_TABLE, album_name_views
+from autotag.features.common import (
+    ALBUM_ADD_PLAN,
+    FEATURE_CLASSIFIES,
+    FEATURE_MARKER_FIXES,
+    FEATURE_SUPPRESSED,
+    FEATURE_TABLES,
+    SETTINGS_TABLE,
+    album_name_views,
+)
 from autotag.plan import PLAN_COLUMNS, PlanSource
 from immich_mirror.errors import RuleError
 
@@ -45,6 +53,10 @@ ALL_VIEWS = (
     *(name for _f, _e, views, _a, _w in FEATURES for name in views(AutotagConfig())),
     *album_name_views([]),
     "albums_by_name_plan",
+    "feature_changes",
+    "feature_classifies",
+    "feature_suppressed",
+    "feature_marker_fixes",
     "feature_plan",
 )
 
@@ -97,17 +109,22 @@ def feature_sources(cfg: AutotagConfig) -> list[PlanSource]:
         views["feature_problems"] = NO_PROBLEMS
     if plans:
         union = "\nUNION ALL\n".join(plans)
-        views["feature_plan"] = (
+        views["feature_changes"] = (
             "SELECT kind, target, asset_id, payload, before, group_concat(reason, '; ') AS reason, idem_key "
             f"FROM ({union}) GROUP BY idem_key"
         )
     else:
-        views["feature_plan"] = EMPTY_PLAN
+        views["feature_changes"] = EMPTY_PLAN
+    views["feature_classifies"] = FEATURE_CLASSIFIES
+    views["feature_suppressed"] = FEATURE_SUPPRESSED
+    views["feature_marker_fixes"] = FEATURE_MARKER_FIXES
+    views["feature_plan"] = "SELECT * FROM feature_changes UNION ALL SELECT * FROM feature_marker_fixes"
     return [
         PlanSource(
             view="feature_plan",
             views=views,
             columns={"payload": "payload", "before": "before"},
+            suppress="feature_suppressed",
             prepare=partial(_prepare, cfg=cfg),
         )
     ]

@@ -100,3 +100,38 @@ def album_name_views(wants: list[str]) -> dict[str, str]:
         "album_name_targets": ALBUM_NAME_TARGETS,
         "feature_problems": ALBUM_NAME_PROBLEMS,
     }
+
+
+# Assets a feature change will classify (an album or tag that a rule counts): their "unclassified"
+# marker is moot. It is not added (``feature_suppressed``) and, if present, taken off now
+# (``feature_marker_fixes``), so that the run after the push plans nothing.
+FEATURE_CLASSIFIES = """
+SELECT p.asset_id AS asset_id, p.reason AS reason FROM feature_changes AS p
+WHERE p.kind = 'album_add' AND p.target IN (SELECT album_id FROM classifying_albums)
+UNION
+SELECT p.asset_id, p.reason FROM feature_changes AS p JOIN rule_defs AS d ON d.kind = 'album_regex'
+WHERE p.kind = 'album_add' AND p.target LIKE 'name:%' AND substr(p.target, 6) REGEXP d.value
+UNION
+SELECT p.asset_id, p.reason FROM feature_changes AS p JOIN rule_defs AS d
+  ON (d.kind = 'tag' AND d.value = p.target)
+  OR (d.kind = 'tag_prefix' AND substr(p.target, 1, length(d.value)) = d.value)
+WHERE p.kind = 'tag_add'
+"""
+
+_MOOT = """
+SELECT f.asset_id AS asset_id, min(f.reason) AS reason, m.tag_value AS tag_value
+FROM feature_classifies AS f
+JOIN classification AS c ON c.asset_id = f.asset_id AND c.status = 'unclassified'
+JOIN rule_markers AS m ON m.status = 'unclassified'
+GROUP BY f.asset_id
+"""
+
+FEATURE_SUPPRESSED = f"SELECT 'tag_add:' || x.tag_value || ':' || x.asset_id AS idem_key FROM ({_MOOT}) AS x"
+
+FEATURE_MARKER_FIXES = f"""
+SELECT 'tag_remove' AS kind, x.tag_value AS target, x.asset_id AS asset_id, NULL AS payload, NULL AS before,
+       'classified by this plan: ' || x.reason AS reason, 'tag_remove:' || x.tag_value || ':' || x.asset_id AS idem_key
+FROM ({_MOOT}) AS x
+WHERE EXISTS (SELECT 1 FROM asset_tags AS at JOIN tags AS t ON t.id = at.tag_id
+              WHERE at.asset_id = x.asset_id AND t.value = x.tag_value)
+"""
