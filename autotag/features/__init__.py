@@ -18,12 +18,12 @@ from autotag.config import AutotagConfig
 from autotag.features import album_dates, dates, duplicates, folders, tag_albums
 from autotag.features.common import (
     ALBUM_ADD_PLAN,
-    FEATURE_CLASSIFIES,
-    FEATURE_MARKER_FIXES,
-    FEATURE_SUPPRESSED,
     FEATURE_TABLES,
     SETTINGS_TABLE,
     album_name_views,
+    feature_classifies,
+    marker_fixes_sql,
+    suppressed_sql,
 )
 from autotag.plan import PLAN_COLUMNS, PlanSource
 from immich_mirror.errors import RuleError
@@ -115,16 +115,19 @@ def feature_sources(cfg: AutotagConfig) -> list[PlanSource]:
         )
     else:
         views["feature_changes"] = EMPTY_PLAN
-    views["feature_classifies"] = FEATURE_CLASSIFIES
-    views["feature_suppressed"] = FEATURE_SUPPRESSED
-    views["feature_marker_fixes"] = FEATURE_MARKER_FIXES
+    # Only these plans can classify an asset (dates and album-date tags cannot): read them alone.
+    classifying: list[str] = [v for v in ("duplicates_plan", "tag_albums_plan", "albums_by_name_plan") if v in views]
+    sql_views = [f"rule_sql_{i}" for i, rule in enumerate(cfg.rules) if rule.sql is not None]
+    views["feature_classifies"] = feature_classifies(classifying)
+    views["feature_suppressed"] = suppressed_sql(sql_views)
+    views["feature_marker_fixes"] = marker_fixes_sql(sql_views)
     views["feature_plan"] = "SELECT * FROM feature_changes UNION ALL SELECT * FROM feature_marker_fixes"
     return [
         PlanSource(
             view="feature_plan",
             views=views,
             columns={"payload": "payload", "before": "before"},
-            suppress="feature_suppressed",
+            suppress="feature_suppressed" if plans else None,
             prepare=partial(_prepare, cfg=cfg),
         )
     ]

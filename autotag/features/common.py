@@ -104,34 +104,56 @@ def album_name_views(wants: list[str]) -> dict[str, str]:
 
 # Assets a feature change will classify (an album or tag that a rule counts): their "unclassified"
 # marker is moot. It is not added (``feature_suppressed``) and, if present, taken off now
-# (``feature_marker_fixes``), so that the run after the push plans nothing.
-FEATURE_CLASSIFIES = """
-SELECT p.asset_id AS asset_id, p.reason AS reason FROM feature_changes AS p
-WHERE p.kind = 'album_add' AND p.target IN (SELECT album_id FROM classifying_albums)
-UNION
-SELECT p.asset_id, p.reason FROM feature_changes AS p JOIN rule_defs AS d ON d.kind = 'album_regex'
-WHERE p.kind = 'album_add' AND p.target LIKE 'name:%' AND substr(p.target, 6) REGEXP d.value
-UNION
-SELECT p.asset_id, p.reason FROM feature_changes AS p JOIN rule_defs AS d
-  ON (d.kind = 'tag' AND d.value = p.target)
-  OR (d.kind = 'tag_prefix' AND substr(p.target, 1, length(d.value)) = d.value)
-WHERE p.kind = 'tag_add'
+# (``feature_marker_fixes``), so that the run after the push plans nothing. Unclassified here is
+# "no rule matches" probed per asset, not the `classification` view (a GROUP BY over every match).
+def feature_classifies(sources: list[str]) -> str:
+    """One pass over the plans that can classify (``sources``: views with the plan's columns)."""
+    union = "\nUNION ALL\n".join(f"SELECT kind, target, asset_id, reason FROM {v}" for v in sources)
+    return f"""
+SELECT p.asset_id AS asset_id, p.reason AS reason FROM ({union or EMPTY_CHANGES}) AS p
+WHERE (p.kind = 'album_add'
+       AND (p.target IN (SELECT album_id FROM classifying_albums)
+            OR (p.target LIKE 'name:%' AND EXISTS (SELECT 1 FROM rule_defs AS d
+                                                   WHERE d.kind = 'album_regex'
+                                                     AND substr(p.target, 6) REGEXP d.value))))
+   OR (p.kind = 'tag_add'
+       AND EXISTS (SELECT 1 FROM rule_defs AS d
+                   WHERE (d.kind = 'tag' AND d.value = p.target)
+                      OR (d.kind = 'tag_prefix' AND substr(p.target, 1, length(d.value)) = d.value)))
 """
 
-_MOOT = """
+
+EMPTY_CHANGES = "SELECT NULL AS kind, NULL AS target, NULL AS asset_id, NULL AS reason WHERE 0"
+
+def _moot(sql_views: list[str]) -> str:
+    """In-scope assets ``feature_classifies`` lists that no rule matches now, with the marker tag.
+
+    Probed per asset (album, tag, then each ``sql:`` rule's view): far cheaper than reading the
+    ``classification`` view, a GROUP BY over every match."""
+    sql_clauses = "".join(
+        f"\n  AND NOT EXISTS (SELECT 1 FROM {v} AS s WHERE s.asset_id = f.asset_id)" for v in sql_views
+    )
+    return f"""
 SELECT f.asset_id AS asset_id, min(f.reason) AS reason, m.tag_value AS tag_value
 FROM feature_classifies AS f
-JOIN classification AS c ON c.asset_id = f.asset_id AND c.status = 'unclassified'
 JOIN rule_markers AS m ON m.status = 'unclassified'
+WHERE NOT EXISTS (SELECT 1 FROM album_assets AS aa JOIN classifying_albums AS ca ON ca.album_id = aa.album_id
+                  WHERE aa.asset_id = f.asset_id)
+  AND NOT EXISTS (SELECT 1 FROM asset_tags AS at JOIN classifying_tags AS ct ON ct.tag_id = at.tag_id
+                  WHERE at.asset_id = f.asset_id){sql_clauses}
 GROUP BY f.asset_id
 """
 
-FEATURE_SUPPRESSED = f"SELECT 'tag_add:' || x.tag_value || ':' || x.asset_id AS idem_key FROM ({_MOOT}) AS x"
 
-FEATURE_MARKER_FIXES = f"""
+def suppressed_sql(sql_views: list[str]) -> str:
+    return f"SELECT 'tag_add:' || x.tag_value || ':' || x.asset_id AS idem_key FROM ({_moot(sql_views)}) AS x"
+
+
+def marker_fixes_sql(sql_views: list[str]) -> str:
+    return f"""
 SELECT 'tag_remove' AS kind, x.tag_value AS target, x.asset_id AS asset_id, NULL AS payload, NULL AS before,
        'classified by this plan: ' || x.reason AS reason, 'tag_remove:' || x.tag_value || ':' || x.asset_id AS idem_key
-FROM ({_MOOT}) AS x
+FROM ({_moot(sql_views)}) AS x
 WHERE EXISTS (SELECT 1 FROM asset_tags AS at JOIN tags AS t ON t.id = at.tag_id
               WHERE at.asset_id = x.asset_id AND t.value = x.tag_value)
 """

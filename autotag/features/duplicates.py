@@ -37,14 +37,17 @@ FROM dup_members AS m
 JOIN asset_tags AS at ON at.asset_id = m.asset_id
 JOIN classifying_tags AS ct ON ct.tag_id = at.tag_id
 JOIN tags AS t ON t.id = at.tag_id
+"""
+
+# Added per `sql:` rule (view names come from rule positions, not from user text).
+DUP_SQL_KEYS = """
 UNION
-SELECT m.duplicate_id, m.asset_id, 'rule', rm.rule
+SELECT m.duplicate_id, m.asset_id, 'rule', r.rule
 FROM dup_members AS m
-JOIN rule_matches_all AS rm ON rm.asset_id = m.asset_id
-WHERE rm.album_id IS NULL
-  AND rm.rule IN (SELECT rule FROM rule_defs WHERE kind = 'sql')
-  AND NOT EXISTS (SELECT 1 FROM asset_tags AS at2 JOIN classifying_tags AS ct2 ON ct2.tag_id = at2.tag_id
-                  WHERE at2.asset_id = m.asset_id AND ct2.rule = rm.rule)
+JOIN {view} AS s ON s.asset_id = m.asset_id
+JOIN rule_names AS r ON r.position = {position:d}
+WHERE NOT EXISTS (SELECT 1 FROM asset_tags AS at2 JOIN classifying_tags AS ct2 ON ct2.tag_id = at2.tag_id
+                  WHERE at2.asset_id = m.asset_id AND ct2.rule = r.rule)
 """
 
 # One row per group that has at least one key; `keys` is what the reasons show.
@@ -94,7 +97,12 @@ def views(cfg: AutotagConfig) -> dict[str, str]:
     plan = marker_tag_plan(FEATURE, "dup_conflicts", "duplicate group no longer classified differently")
     return {
         "dup_members": DUP_MEMBERS,
-        "dup_keys": DUP_KEYS,
+        "dup_keys": DUP_KEYS
+        + "".join(
+            DUP_SQL_KEYS.format(view=f"rule_sql_{i}", position=i)
+            for i, rule in enumerate(cfg.rules)
+            if rule.sql is not None
+        ),
         "dup_groups": DUP_GROUPS,
         "dup_conflicts": DUP_CONFLICTS,
         "duplicates_plan": f"{DUP_PROPAGATE}\nUNION ALL\n{plan}",
