@@ -43,9 +43,10 @@ Feature = tuple[str, Callable[[AutotagConfig], bool], Views, Callable[[AutotagCo
 FEATURES: tuple[Feature, ...] = (
     ("duplicates", lambda c: c.duplicates.enabled, duplicates.views, _no_wants, duplicates.write),
     ("dates", lambda c: c.dates.enabled, dates.views, _no_wants, dates.write),
-    ("album_dates", lambda c: c.album_dates.enabled, album_dates.views, _no_wants, album_dates.write),
     ("tag_albums", lambda c: c.tag_albums.enabled, tag_albums.views, tag_albums.album_wants, tag_albums.write),
     ("folder_albums", lambda c: c.folder_albums.enabled, folders.views, folders.album_wants, folders.write),
+    # last: it judges assets by the albums and dates the features above are about to give them
+    ("album_dates", lambda c: c.album_dates.enabled, album_dates.views, _no_wants, album_dates.write),
 )
 
 # Every view any feature may install: dropped on each install, so switching a feature off leaves none.
@@ -95,17 +96,23 @@ def feature_sources(cfg: AutotagConfig) -> list[PlanSource]:
     views: dict[str, str] = {}
     plans: list[str] = []
     wants: list[str] = []
-    for _name, enabled, make_views, album_wants, _write in FEATURES:
-        if enabled(cfg):
+    for name, enabled, make_views, album_wants, _write in FEATURES:
+        if name == "album_dates" and wants:  # the albums wanted by name come first
+            views.update(album_name_views(wants))
+            views["albums_by_name_plan"] = ALBUM_ADD_PLAN
+            plans.append(f"SELECT {', '.join(PLAN_COLUMNS)} FROM albums_by_name_plan")
+            wants = []
+        if not enabled(cfg):
+            continue
+        if name == "album_dates":
+            planned = [v for v in ("duplicates_plan", "albums_by_name_plan") if v in views]
+            made = album_dates.views(cfg, planned)
+        else:
             made = make_views(cfg)
-            views.update(made)
-            plans += [f"SELECT {', '.join(PLAN_COLUMNS)} FROM {v}" for v in made if v.endswith("_plan")]
-            wants += album_wants(cfg)
-    if wants:
-        views.update(album_name_views(wants))
-        views["albums_by_name_plan"] = ALBUM_ADD_PLAN
-        plans.append(f"SELECT {', '.join(PLAN_COLUMNS)} FROM albums_by_name_plan")
-    else:
+        views.update(made)
+        plans += [f"SELECT {', '.join(PLAN_COLUMNS)} FROM {v}" for v in made if v.endswith("_plan")]
+        wants += album_wants(cfg)
+    if "feature_problems" not in views:
         views["feature_problems"] = NO_PROBLEMS
     if plans:
         union = "\nUNION ALL\n".join(plans)

@@ -5,7 +5,9 @@ Candidates (all wall-clock times, like Immich's ``localDateTime``):
 - ``name`` / ``path``: the ``dates.patterns`` regexes (named groups Y m d, optionally H M S) run over
   the file name or the whole original path. Parsed once per asset and kept in ``date_name_candidates``
   (``date_scan`` remembers the name and path each asset had): a rerun parses only new or renamed assets.
-- ``duplicate``: the current date of every other member of the asset's duplicate group.
+- ``duplicate``: the current date of every other member of the asset's duplicate group, and
+  ``duplicate_name``: their name and path candidates (so a group settles in one run, not one
+  member per run).
 
 Policy (docs/rules.md, "Date repair"): a candidate is *credible* when it is on or after
 ``dates.min_date``, not in the future and not one of ``dates.ignore_dates`` (camera-reset defaults).
@@ -113,6 +115,14 @@ SELECT m.id, 'duplicate', {_LOCAL.format(a="o")}, 1, o.time_zone,
 FROM assets AS m JOIN assets AS o ON o.duplicate_id = m.duplicate_id AND o.id <> m.id
 WHERE m.duplicate_id IS NOT NULL AND o.is_trashed = 0 AND {setting(FEATURE, "from_duplicates")} = '1'
   AND coalesce(o.local_date_time, o.date_time_original) IS NOT NULL
+UNION ALL
+SELECT m.id, 'duplicate_name', c.value, length(c.value) > 10, NULL,
+       CASE c.source WHEN 'name' THEN 'file name' ELSE 'folder' END || ' of the duplicate '
+           || coalesce(o.original_file_name, o.id)
+FROM assets AS m JOIN assets AS o ON o.duplicate_id = m.duplicate_id AND o.id <> m.id
+JOIN date_name_candidates AS c ON c.asset_id = o.id
+WHERE m.duplicate_id IS NOT NULL AND o.is_trashed = 0 AND {setting(FEATURE, "from_duplicates")} = '1'
+  AND length(c.value) >= 10
 """
 
 DATE_WINNERS = f"""
