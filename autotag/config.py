@@ -123,24 +123,166 @@ class FeatureConfig(_Strict):
     enabled: bool = False
 
 
+def _tag_value(v: str) -> str:
+    v = v.strip()
+    if not v or v.startswith("/") or v.endswith("/") or "//" in v:
+        raise ValueError("must be a tag value such as 'autotag_output_unknown' or 'autotag/unknown'")
+    return v
+
+
+def _regex(v: str, groups: tuple[str, ...] = ()) -> str:
+    try:
+        compiled = re.compile(v)
+    except re.error as exc:
+        raise ValueError(f"invalid regex {v!r}: {exc}") from None
+    missing = [g for g in groups if g not in compiled.groupindex]
+    if missing:
+        raise ValueError(f"regex {v!r} needs the named group(s) {', '.join(missing)}, e.g. (?P<Y>\\d{{4}})")
+    return v
+
+
 class DuplicatesConfig(FeatureConfig):
-    pass
+    """Duplicate groups: classify unclassified members like their classified twins (docs/rules.md)."""
+
+    conflict_tag: str = "autotag_output_duplicate_asset_classification_conflict"
+
+    @field_validator("conflict_tag")
+    @classmethod
+    def _tag(cls, v: str) -> str:
+        return _tag_value(v)
+
+
+class DatePattern(_Strict):
+    """A regex with named groups Y, m, d (and optionally H, M, S) searched in the file name or path."""
+
+    regex: str
+    source: Literal["name", "path"] = "name"
+
+    @field_validator("regex")
+    @classmethod
+    def _date_groups(cls, v: str) -> str:
+        return _regex(v, ("Y", "m", "d"))
+
+
+DEFAULT_DATE_PATTERNS: tuple[tuple[str, str], ...] = (
+    # IMG_20190412_153000.jpg, VID_20190412_153000.mp4, PANO_..., MVIMG_...
+    ("name", r"^(?:IMG|VID|PANO|MVIMG)_(?P<Y>\d{4})(?P<m>\d{2})(?P<d>\d{2})_(?P<H>\d{2})(?P<M>\d{2})(?P<S>\d{2})"),
+    # PXL_20210101_123456789.jpg (the last three digits are milliseconds)
+    ("name", r"^PXL_(?P<Y>\d{4})(?P<m>\d{2})(?P<d>\d{2})_(?P<H>\d{2})(?P<M>\d{2})(?P<S>\d{2})"),
+    # IMG-20200101-WA0001.jpg, VID-20200101-WA0001.mp4: WhatsApp, the day only
+    ("name", r"^(?:IMG|VID|AUD|PTT)-(?P<Y>\d{4})(?P<m>\d{2})(?P<d>\d{2})-WA\d+"),
+    # Screenshot_2020-01-01-12-00-00.png (Android)
+    ("name", r"^Screenshot_(?P<Y>\d{4})-(?P<m>\d{2})-(?P<d>\d{2})-(?P<H>\d{2})-(?P<M>\d{2})-(?P<S>\d{2})"),
+    # Screenshot 2020-01-01 at 12.00.00.png (macOS)
+    ("name", r"^Screen ?[Ss]hot (?P<Y>\d{4})-(?P<m>\d{2})-(?P<d>\d{2}) at (?P<H>\d{1,2})\.(?P<M>\d{2})\.(?P<S>\d{2})"),
+    # 2020-01-01 12.00.00.jpg (Dropbox camera uploads)
+    ("name", r"^(?P<Y>\d{4})-(?P<m>\d{2})-(?P<d>\d{2}) (?P<H>\d{2})\.(?P<M>\d{2})\.(?P<S>\d{2})"),
+    # 20200101_120000.jpg (Samsung and others)
+    ("name", r"^(?P<Y>\d{4})(?P<m>\d{2})(?P<d>\d{2})_(?P<H>\d{2})(?P<M>\d{2})(?P<S>\d{2})"),
+    # signal-2020-01-01-120000.jpg
+    ("name", r"^signal-(?P<Y>\d{4})-(?P<m>\d{2})-(?P<d>\d{2})-(?P<H>\d{2})(?P<M>\d{2})(?P<S>\d{2})"),
+    # .../2019-06-01 Beach/DSC01234.JPG: a folder named after its day
+    ("path", r"/(?P<Y>\d{4})-(?P<m>\d{2})-(?P<d>\d{2})(?:[ _][^/]*)?/[^/]+$"),
+)
+
+
+def default_date_patterns() -> list[DatePattern]:
+    return [DatePattern(source=source, regex=regex) for source, regex in DEFAULT_DATE_PATTERNS]
 
 
 class DatesConfig(FeatureConfig):
-    pass
+    """Date repair from file names, folders and duplicates (docs/rules.md, "Date repair")."""
+
+    patterns: list[DatePattern] = Field(default_factory=default_date_patterns)
+    from_duplicates: bool = True
+    min_date: str = "1990-01-01"
+    ignore_dates: list[str] = Field(default_factory=lambda: ["1970-01-01", "2000-01-01"])
+    min_difference_hours: float = Field(default=24, ge=0)
+    date_only_time: str = "12:00:00"
+    default_time_zone: str | None = None
+
+    @field_validator("min_date")
+    @classmethod
+    def _day(cls, v: str) -> str:
+        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", v):
+            raise ValueError("must be a day such as 1990-01-01")
+        return v
+
+    @field_validator("ignore_dates")
+    @classmethod
+    def _days(cls, v: list[str]) -> list[str]:
+        return [cls._day(d) for d in v]
+
+    @field_validator("date_only_time")
+    @classmethod
+    def _time(cls, v: str) -> str:
+        if not re.fullmatch(r"\d{2}:\d{2}:\d{2}", v):
+            raise ValueError("must be a time such as 12:00:00")
+        return v
 
 
 class AlbumDatesConfig(FeatureConfig):
-    pass
+    """Assets far from the date their album's name starts with get a marker tag."""
+
+    max_days: int = Field(default=180, ge=0)
+    album_name_regex: str = r"^(?P<Y>\d{4})-(?P<m>\d{2})(?:-(?P<d>\d{2}))?"
+    tag: str = "autotag_output_album_date_mismatch"
+
+    @field_validator("tag")
+    @classmethod
+    def _tag(cls, v: str) -> str:
+        return _tag_value(v)
+
+    @field_validator("album_name_regex")
+    @classmethod
+    def _album_regex(cls, v: str) -> str:
+        return _regex(v, ("Y", "m"))
+
+
+class FolderAlbumRule(_Strict):
+    """Assets whose path matches ``path_regex`` go to the album named by ``album`` ({group} from the regex)."""
+
+    path_regex: str
+    album: str
+    external_only: bool = True
+
+    @model_validator(mode="after")
+    def _template(self) -> FolderAlbumRule:
+        _regex(self.path_regex)
+        groups = set(re.compile(self.path_regex).groupindex)
+        used = set(re.findall(r"\{(\w+)\}", self.album))
+        if used - groups:
+            raise ValueError(f"album {self.album!r} names group(s) the regex lacks: {', '.join(sorted(used - groups))}")
+        if not self.album.strip():
+            raise ValueError("album: empty album name")
+        return self
+
+
+def default_folder_rules() -> list[FolderAlbumRule]:
+    return [FolderAlbumRule(path_regex=r"/(?P<folder>\d{4}-\d{2}-\d{2} [^/]+)/[^/]+$", album="{folder}")]
 
 
 class FolderAlbumsConfig(FeatureConfig):
-    pass
+    """Albums from folders (external libraries): created when missing, assets added, never removed."""
+
+    rules: list[FolderAlbumRule] = Field(default_factory=default_folder_rules)
+
+
+class TagAlbumRule(_Strict):
+    """``to_album``: assets with ``tag`` go into ``album``; ``to_tag``: assets in ``album`` get ``tag``."""
+
+    tag: str
+    album: str
+    direction: Literal["to_album", "to_tag", "both"] = "both"
+
+    @field_validator("tag")
+    @classmethod
+    def _tag(cls, v: str) -> str:
+        return _tag_value(v)
 
 
 class TagAlbumsConfig(FeatureConfig):
-    pass
+    rules: list[TagAlbumRule] = Field(default_factory=list)
 
 
 class AutotagConfig(_Strict):

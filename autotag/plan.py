@@ -8,7 +8,7 @@ joins the union by passing a ``PlanSource`` to ``install_rules``; nothing here w
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy import Connection, Engine, text
@@ -25,12 +25,16 @@ class PlanSource:
     """One feature's contribution to ``plan``: the views it needs, and which of them holds its mutations.
 
     ``columns`` maps plan columns the view lacks to SQL expressions (``payload``/``before`` default to
-    NULL), so a feature view only carries the columns it has something to say in.
+    NULL), so a feature view only carries the columns it has something to say in. ``prepare`` runs
+    in the installing transaction before the views are created (to write the feature's own tables).
     """
 
     view: str
     views: Mapping[str, str] = field(default_factory=dict)
     columns: Mapping[str, str] = field(default_factory=dict)
+    prepare: Callable[[Connection], None] | None = None
+    # A view of idem_keys to drop from the whole plan (e.g. a marker made moot by a feature's change).
+    suppress: str | None = None
 
     def select(self) -> str:
         exprs = [self.columns.get(c, "NULL" if c in ("payload", "before") else c) for c in PLAN_COLUMNS]
@@ -45,15 +49,25 @@ MARKER_PLAN = PlanSource(view="marker_plan")
 
 
 def plan_view_sql(sources: Sequence[PlanSource]) -> str:
-    return "\nUNION ALL\n".join(s.select() for s in sources)
+    union = "\nUNION ALL\n".join(s.select() for s in sources)
+    suppress = [f"SELECT idem_key FROM {s.suppress}" for s in sources if s.suppress]
+    if not suppress:
+        return union
+    return f"SELECT * FROM ({union}) WHERE idem_key NOT IN ({' UNION '.join(suppress)})"
 
 
-def install_rules(engine: Engine, cfg: AutotagConfig, *, extra: Sequence[PlanSource] = ()) -> None:
+def install_rules(engine: Engine, cfg: AutotagConfig, *, extra: Sequence[PlanSource] | None = None) -> None:
     """Write the rule tables and (re)create every rule and plan view, in one transaction.
 
-    Raises ``RuleError`` for a rule that does not compile (nothing is changed then).
+    ``extra`` defaults to the organiser features of ``cfg`` (``autotag.features``), so every caller
+    installs the same ``plan``. Raises ``RuleError`` for a rule that does not compile (nothing is
+    changed then).
     """
     check_rules(cfg)
+    if extra is None:
+        from autotag.features import feature_sources  # the features build on this module
+
+        extra = feature_sources(cfg)
     sources = [MARKER_PLAN, *extra]
     with engine.begin() as conn:
         ensure_rule_tables(conn)
@@ -65,6 +79,9 @@ def install_rules(engine: Engine, cfg: AutotagConfig, *, extra: Sequence[PlanSou
         ).scalars()
         for name in list(stale):
             conn.exec_driver_sql(f'DROP VIEW IF EXISTS "{name}"')
+        for source in sources:
+            if source.prepare is not None:
+                source.prepare(conn)
         views = rule_views(cfg)
         for source in sources:
             views.update(source.views)

@@ -31,6 +31,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Engine, text
 
+from autotag.features.album_create import delete_created_albums, resolve_album_names
 from autotag.outbox import OutboxRow, live_rows, mark_failed, mark_sent, record_changes
 from immich_mirror.api.client import ImmichClient
 from immich_mirror.api.models import BulkIdResult
@@ -43,7 +44,8 @@ T = TypeVar("T")
 TAG_KINDS = ("tag_add", "tag_remove")
 ALBUM_KINDS = ("album_add", "album_remove")
 DATE_KINDS = ("set_date",)
-KNOWN_KINDS = TAG_KINDS + ALBUM_KINDS + DATE_KINDS
+ALBUM_DELETE = "album_delete"  # undo of an album the tool created (autotag/features/album_create.py)
+KNOWN_KINDS = TAG_KINDS + ALBUM_KINDS + DATE_KINDS + (ALBUM_DELETE,)
 
 
 @dataclass
@@ -248,6 +250,20 @@ class Pusher:
                 if ok and results is not None:
                     self._per_id(chunk_rows, results, done_errors=("duplicate",) if adding else ("not_found",))
 
+    # ------------------------------------------------ albums named by name
+    def _albums_by_name(self, rows: list[OutboxRow]) -> list[OutboxRow]:
+        """``album_add`` to ``name:<album name>``: to the owned album of that name, created if missing."""
+        resolved, failed = resolve_album_names(self.client, self.engine, rows, self.run_id)
+        for bad, exc in failed:
+            self._failed(bad, exc, dead=True)
+        return resolved
+
+    def _delete_created_albums(self, rows: list[OutboxRow]) -> None:
+        done, failed = delete_created_albums(self.client, self.engine, rows)
+        for bad, exc in failed:
+            self._failed(bad, exc, dead=True)
+        self._done(done)
+
     # ------------------------------------------------------------------ dates
     def _apply_dates(self, rows: list[OutboxRow]) -> None:
         self._before_wave(r.asset_id or "" for r in rows)
@@ -399,12 +415,17 @@ class Pusher:
         dates = [r for r in rows if r.kind in DATE_KINDS]
         self._ensure_tags({r.target for r in adds})
         total = len(rows)
+        if albums:
+            albums = self._albums_by_name(albums)
+        deletes = [r for r in rows if r.kind == ALBUM_DELETE]
         # Album membership is not in the sidecar, so it cannot race with tag writes: it goes first.
+        # Albums the tool created are deleted (undo only) last, once their assets were taken out.
         waves: list[tuple[Callable[[list[OutboxRow]], None], list[OutboxRow]]] = [
             (self._apply_album, albums),
             (self._apply_tag_adds, adds),
             (self._apply_tag_removes, removes),
             (self._apply_dates, dates),
+            (self._delete_created_albums, deletes),
         ]
         try:
             for apply, wave in waves:

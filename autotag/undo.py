@@ -58,6 +58,8 @@ def undo_items(conn: Connection, run_id: int) -> list[UndoItem]:
         seen.add(key)
         if kind in INVERSE:
             items.append(UndoItem(INVERSE[kind], target, asset_id, None, None))
+        elif kind == "album_create":  # deleted only if created_albums lists it (the pusher checks)
+            items.append(UndoItem("album_delete", target, None, None, None))
         elif kind == "set_date":
             old = json.loads(before) if before else None
             if isinstance(old, dict) and old.get("dateTimeOriginal"):

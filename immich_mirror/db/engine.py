@@ -13,9 +13,11 @@ import re
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime, timedelta, timezone
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.exc import DBAPIError, OperationalError
@@ -38,8 +40,67 @@ def sql_regexp(pattern: str | None, value: object) -> int | None:
     return 1 if _compiled(pattern).search(str(value)) else 0
 
 
+def sql_regexp_expand(pattern: str | None, value: object, template: str | None) -> str | None:
+    """``regexp_expand(pattern, value, template)``: the first match's ``Match.expand(template)``, or NULL."""
+    if pattern is None or value is None or template is None:
+        return None
+    match = _compiled(pattern).search(str(value))
+    return match.expand(template) if match else None
+
+
+def sql_regexp_date(pattern: str | None, value: object) -> str | None:
+    """``regexp_date(pattern, value)``: a date read from the named groups Y, m, d, H, M, S of a match.
+
+    ``YYYY-MM-DDTHH:MM:SS`` when H matched, ``YYYY-MM-DD`` when d matched, ``YYYY-MM`` otherwise;
+    NULL when nothing matched or the numbers are no real date (month 13, 30 February).
+    """
+    if pattern is None or value is None:
+        return None
+    match = _compiled(pattern).search(str(value))
+    if not match:
+        return None
+    g = match.groupdict()
+    try:
+        when = datetime(int(g["Y"]), int(g["m"]), int(g.get("d") or 1), int(g.get("H") or 0),
+                        int(g.get("M") or 0), int(g.get("S") or 0))
+    except (KeyError, TypeError, ValueError):
+        return None
+    if g.get("H"):
+        return when.strftime("%Y-%m-%dT%H:%M:%S")
+    return when.strftime("%Y-%m-%d") if g.get("d") else when.strftime("%Y-%m")
+
+
+def sql_zoned_iso(local: str | None, zone: str | None) -> str | None:
+    """``zoned_iso('2019-04-12T15:30:00', 'Europe/Berlin')`` -> ``2019-04-12T15:30:00+02:00``.
+
+    ``zone`` is an IANA name or Immich's fixed-offset label (``UTC+2``, ``UTC-5:30``); unknown or NULL
+    means UTC. NULL for a ``local`` that is no date.
+    """
+    if local is None:
+        return None
+    try:
+        when = datetime.fromisoformat(str(local)[:19])
+    except ValueError:
+        return None
+    offset = timedelta(0)
+    label = re.fullmatch(r"UTC([+-])(\d{1,2})(?::(\d{2}))?", zone or "")
+    if label:
+        sign = -1 if label.group(1) == "-" else 1
+        offset = sign * timedelta(hours=int(label.group(2)), minutes=int(label.group(3) or 0))
+    elif zone:
+        try:
+            offset = when.replace(tzinfo=ZoneInfo(zone)).utcoffset() or timedelta(0)
+        except (ZoneInfoNotFoundError, ValueError):
+            offset = timedelta(0)
+    return when.replace(tzinfo=timezone(offset)).isoformat()
+
+
 def register_functions(dbapi_conn: sqlite3.Connection) -> None:
     dbapi_conn.create_function("regexp", 2, sql_regexp, deterministic=True)
+    # For the date and folder features (autotag/features): read dates and names out of paths.
+    dbapi_conn.create_function("regexp_expand", 3, sql_regexp_expand, deterministic=True)
+    dbapi_conn.create_function("regexp_date", 2, sql_regexp_date, deterministic=True)
+    dbapi_conn.create_function("zoned_iso", 2, sql_zoned_iso, deterministic=True)
 
 
 def _check_file(path: Path) -> None:

@@ -241,6 +241,18 @@ class ScopeOnly(Base):
     source: Mapped[str | None] = mapped_column(Text)
 
 
+class CreatedAlbum(Base):
+    """An album the tool created (``album_add`` to ``name:<album name>``): the only albums undo deletes."""
+
+    __tablename__ = "created_albums"
+
+    album_id: Mapped[str] = mapped_column(String, primary_key=True)
+    name: Mapped[str] = mapped_column(String)
+    created_at: Mapped[str] = mapped_column(String)
+    run_id: Mapped[int | None] = mapped_column(Integer)
+    deleted_at: Mapped[str | None] = mapped_column(String)  # set when undo deleted it
+
+
 # Views of the mirror that are not rules (those live in autotag): recreated on every open.
 MIRROR_VIEWS: dict[str, str] = {
     "duplicate_groups": """

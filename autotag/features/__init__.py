@@ -1,0 +1,149 @@
+"""The organiser features: duplicates, date repair, album dates, folder albums, tag-album rules.
+
+Each feature is a module that owns a few small tables (its config, written with bound parameters) and
+SQL views ending in one ``<feature>_plan`` view with the plan's seven columns. Here they are joined
+into a single ``feature_plan`` view, one row per ``idem_key`` (two features asking for the same effect,
+say the same album for the same asset, become one mutation with both reasons), which joins ``plan``
+through one ``PlanSource``. A feature that is switched off installs nothing and plans nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import partial
+
+from sqlalchemy import Connection, text
+
+from autotag.config import AutotagConfig
+from autotag.features import album_dates, dates, duplicates, folders, tag_albums
+from autotag.features.common import (
+    ALBUM_ADD_PLAN,
+    FEATURE_TABLES,
+    SETTINGS_TABLE,
+    album_name_views,
+    feature_classifies,
+    marker_fixes_sql,
+    suppressed_sql,
+)
+from autotag.plan import PLAN_COLUMNS, PlanSource
+from immich_mirror.errors import RuleError
+
+Writer = Callable[[Connection, AutotagConfig], None]
+Views = Callable[[AutotagConfig], dict[str, str]]
+
+
+
+def _no_wants(_cfg: AutotagConfig) -> list[str]:
+    return []
+
+
+# name, enabled?, views (the last one named <name>_plan, if any), albums wanted by name, table writer;
+# in creation order (a view must exist before the views reading it).
+Feature = tuple[str, Callable[[AutotagConfig], bool], Views, Callable[[AutotagConfig], list[str]], Writer]
+FEATURES: tuple[Feature, ...] = (
+    ("duplicates", lambda c: c.duplicates.enabled, duplicates.views, _no_wants, duplicates.write),
+    ("dates", lambda c: c.dates.enabled, dates.views, _no_wants, dates.write),
+    ("tag_albums", lambda c: c.tag_albums.enabled, tag_albums.views, tag_albums.album_wants, tag_albums.write),
+    ("folder_albums", lambda c: c.folder_albums.enabled, folders.views, folders.album_wants, folders.write),
+    # last: it judges assets by the albums and dates the features above are about to give them
+    ("album_dates", lambda c: c.album_dates.enabled, album_dates.views, _no_wants, album_dates.write),
+)
+
+# Every view any feature may install: dropped on each install, so switching a feature off leaves none.
+ALL_VIEWS = (
+    *(name for _f, _e, views, _a, _w in FEATURES for name in views(AutotagConfig())),
+    *album_name_views([]),
+    "albums_by_name_plan",
+    "feature_changes",
+    "feature_classifies",
+    "feature_suppressed",
+    "feature_marker_fixes",
+    "feature_plan",
+)
+
+EMPTY_PLAN = "SELECT " + ", ".join(f"NULL AS {c}" for c in PLAN_COLUMNS) + " WHERE 0"
+NO_PROBLEMS = "SELECT NULL AS feature, NULL AS problem WHERE 0"
+
+
+def check_features(cfg: AutotagConfig) -> None:
+    """The tags the features manage must be nobody else's: not a marker, not matched by a rule."""
+    markers = {cfg.markers.unclassified, cfg.markers.conflict}
+    owned = {"duplicates.conflict_tag": cfg.duplicates.conflict_tag, "album_dates.tag": cfg.album_dates.tag}
+    for key, value in owned.items():
+        if value in markers:
+            raise RuleError(f"{key}: {value!r} is already a marker tag")
+        for rule in cfg.rules:
+            if value in rule.tags or (rule.include_descendants and any(value.startswith(t + "/") for t in rule.tags)):
+                raise RuleError(f"{key}: {value!r} would be matched by the rule {rule.name!r}")
+    if cfg.duplicates.conflict_tag == cfg.album_dates.tag:
+        raise RuleError("duplicates.conflict_tag and album_dates.tag must be different tags")
+
+
+def _prepare(conn: Connection, cfg: AutotagConfig) -> None:
+    for name in reversed(ALL_VIEWS):
+        conn.exec_driver_sql(f'DROP VIEW IF EXISTS "{name}"')
+    for name, columns in FEATURE_TABLES.items():
+        conn.exec_driver_sql(f"CREATE TABLE IF NOT EXISTS {name} ({columns})")
+    conn.exec_driver_sql(f"DELETE FROM {SETTINGS_TABLE}")
+    for _name, enabled, _views, _wants, write in FEATURES:
+        if enabled(cfg):
+            write(conn, cfg)
+
+
+def feature_sources(cfg: AutotagConfig) -> list[PlanSource]:
+    """The ``PlanSource`` of the enabled features (always installed, so stale views are dropped)."""
+    check_features(cfg)
+    views: dict[str, str] = {}
+    plans: list[str] = []
+    wants: list[str] = []
+    for name, enabled, make_views, album_wants, _write in FEATURES:
+        if name == "album_dates" and wants:  # the albums wanted by name come first
+            views.update(album_name_views(wants))
+            views["albums_by_name_plan"] = ALBUM_ADD_PLAN
+            plans.append(f"SELECT {', '.join(PLAN_COLUMNS)} FROM albums_by_name_plan")
+            wants = []
+        if not enabled(cfg):
+            continue
+        if name == "album_dates":
+            planned = [v for v in ("duplicates_plan", "albums_by_name_plan") if v in views]
+            made = album_dates.views(cfg, planned)
+        else:
+            made = make_views(cfg)
+        views.update(made)
+        plans += [f"SELECT {', '.join(PLAN_COLUMNS)} FROM {v}" for v in made if v.endswith("_plan")]
+        wants += album_wants(cfg)
+    if "feature_problems" not in views:
+        views["feature_problems"] = NO_PROBLEMS
+    if plans:
+        union = "\nUNION ALL\n".join(plans)
+        views["feature_changes"] = (
+            "SELECT kind, target, asset_id, payload, before, group_concat(reason, '; ') AS reason, idem_key "
+            f"FROM ({union}) GROUP BY idem_key"
+        )
+    else:
+        views["feature_changes"] = EMPTY_PLAN
+    # Only these plans can classify an asset (dates and album-date tags cannot): read them alone.
+    classifying: list[str] = [v for v in ("duplicates_plan", "tag_albums_plan", "albums_by_name_plan") if v in views]
+    sql_views = [f"rule_sql_{i}" for i, rule in enumerate(cfg.rules) if rule.sql is not None]
+    views["feature_classifies"] = feature_classifies(classifying)
+    views["feature_suppressed"] = suppressed_sql(sql_views)
+    views["feature_marker_fixes"] = marker_fixes_sql(sql_views)
+    views["feature_plan"] = "SELECT * FROM feature_changes UNION ALL SELECT * FROM feature_marker_fixes"
+    return [
+        PlanSource(
+            view="feature_plan",
+            views=views,
+            columns={"payload": "payload", "before": "before"},
+            suppress="feature_suppressed" if plans else None,
+            prepare=partial(_prepare, cfg=cfg),
+        )
+    ]
+
+
+def feature_problems(conn: Connection) -> list[tuple[str, str]]:
+    """What the features could not do and the user should know (e.g. two albums with one name)."""
+    try:
+        rows = conn.execute(text("SELECT feature, problem FROM feature_problems ORDER BY feature, problem"))
+    except Exception:
+        return []
+    return [(str(f), str(p)) for f, p in rows]

@@ -1,0 +1,78 @@
+"""Album-date consistency: an asset far from the date its album's name starts with gets a marker tag.
+
+An album counts when ``album_dates.album_name_regex`` (named groups Y, m and optionally d) matches its
+name: ``2019-06-01 Beach`` is the day 2019-06-01, ``2019-06 Italy`` the whole of June 2019. An in-scope
+asset of such an album whose day (``localDateTime``) is more than ``album_dates.max_days`` days before
+the album's first day or after its last gets ``album_dates.tag``; the tag comes off once the date or
+the album is fixed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import Connection
+
+from autotag.config import AutotagConfig
+from autotag.features.common import marker_tag_plan, setting, write_settings
+
+FEATURE = "album_dates"
+
+ALBUM_DATE_ALBUMS = f"""
+SELECT x.album_id AS album_id, x.name AS name, x.first_day AS first_day,
+       CASE WHEN length(x.value) = 7 THEN date(x.first_day, '+1 month', '-1 day') ELSE x.first_day END
+           AS last_day
+FROM (SELECT al.id AS album_id, al.name AS name, v.value AS value,
+             CASE WHEN length(v.value) = 7 THEN v.value || '-01' ELSE substr(v.value, 1, 10) END AS first_day
+      FROM albums AS al
+      JOIN (SELECT id, regexp_date({setting(FEATURE, "album_name_regex")}, name) AS value FROM albums) AS v
+        ON v.id = al.id
+      WHERE v.value IS NOT NULL) AS x
+"""
+
+ALBUM_DATE_MISMATCHES_TEMPLATE = f"""
+SELECT m.asset_id AS asset_id,
+       'taken ' || m.day || ', more than ' || {setting(FEATURE, "max_days")} || ' days from '
+           || group_concat('album "' || m.name || '"', ', ') AS reason
+FROM (SELECT aa.asset_id AS asset_id, d.name AS name,
+             substr({{day}}, 1, 10) AS day,
+             d.first_day AS first_day, d.last_day AS last_day
+      FROM album_date_albums AS d
+      JOIN ({{members}}) AS aa ON aa.album_id = d.album_id
+      JOIN assets AS a ON a.id = aa.asset_id{{planned_join}}
+      WHERE aa.asset_id IN (SELECT asset_id FROM scope_assets)
+      ORDER BY aa.asset_id, d.name) AS m
+WHERE m.day < date(m.first_day, '-' || {setting(FEATURE, "max_days")} || ' days')
+   OR m.day > date(m.last_day, '+' || {setting(FEATURE, "max_days")} || ' days')
+GROUP BY m.asset_id
+"""
+
+
+def write(conn: Connection, cfg: AutotagConfig) -> None:
+    a = cfg.album_dates
+    write_settings(conn, FEATURE, {"tag": a.tag, "max_days": a.max_days, "album_name_regex": a.album_name_regex})
+
+
+def views(cfg: AutotagConfig, planned_albums: Sequence[str] = ()) -> dict[str, str]:
+    """``planned_albums``: plan views whose ``album_add`` rows (to album ids) count as members already."""
+    # Judge assets by the date and albums they are about to get: one run, not two.
+    members = " UNION ".join(
+        ["SELECT album_id, asset_id FROM album_assets"]
+        + [f"SELECT target, asset_id FROM {v} WHERE kind = 'album_add' AND target NOT LIKE 'name:%'"
+           for v in planned_albums]
+    )
+    if cfg.dates.enabled:
+        mismatches = ALBUM_DATE_MISMATCHES_TEMPLATE.format(
+            day="coalesce(f.new_local, a.local_date_time, a.date_time_original)",
+            planned_join="\n      LEFT JOIN date_fixes AS f ON f.asset_id = aa.asset_id",
+            members=members,
+        )
+    else:
+        mismatches = ALBUM_DATE_MISMATCHES_TEMPLATE.format(
+            day="coalesce(a.local_date_time, a.date_time_original)", planned_join="", members=members
+        )
+    return {
+        "album_date_albums": ALBUM_DATE_ALBUMS,
+        "album_date_mismatches": mismatches,
+        "album_dates_plan": marker_tag_plan(FEATURE, "album_date_mismatches", "date now matches its albums"),
+    }

@@ -1,0 +1,159 @@
+"""What the features share: the settings table, feature-owned marker tags, and albums named by name.
+
+User values never go into the SQL text: they are rows of ``feature_settings`` (and of each feature's
+own tables), read by the views through ``setting()`` subqueries whose text is made of constants only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from sqlalchemy import Connection, text
+
+SETTINGS_TABLE = "feature_settings"
+
+FEATURE_TABLES: dict[str, str] = {
+    SETTINGS_TABLE: "feature TEXT NOT NULL, key TEXT NOT NULL, value TEXT, PRIMARY KEY (feature, key)",
+    # dates
+    "date_patterns": "position INTEGER PRIMARY KEY, source TEXT NOT NULL, regex TEXT NOT NULL",
+    "date_ignored_days": "day TEXT PRIMARY KEY",
+    # Candidates read from names and paths, kept between runs: only new or renamed assets are parsed.
+    "date_scan": "asset_id TEXT PRIMARY KEY, sig TEXT NOT NULL",
+    "date_name_candidates": "asset_id TEXT NOT NULL, position INTEGER NOT NULL, source TEXT NOT NULL, "
+    "value TEXT NOT NULL, PRIMARY KEY (asset_id, position)",
+    # folder albums and tag-album rules
+    "folder_album_rules": "position INTEGER PRIMARY KEY, path_regex TEXT NOT NULL, template TEXT NOT NULL, "
+    "external_only INTEGER NOT NULL",
+    "tag_album_rules": "position INTEGER PRIMARY KEY, tag_value TEXT NOT NULL, album TEXT NOT NULL, "
+    "to_album INTEGER NOT NULL, to_tag INTEGER NOT NULL",
+}
+
+
+def write_settings(conn: Connection, feature: str, values: Mapping[str, object]) -> None:
+    conn.execute(
+        text(f"INSERT OR REPLACE INTO {SETTINGS_TABLE} (feature, key, value) VALUES (:f, :k, :v)"),
+        [{"f": feature, "k": k, "v": None if v is None else str(v)} for k, v in values.items()],
+    )
+
+
+def setting(feature: str, key: str) -> str:
+    """A scalar subquery reading one setting (``feature`` and ``key`` are code constants)."""
+    return f"(SELECT value FROM {SETTINGS_TABLE} WHERE feature = '{feature}' AND key = '{key}')"
+
+
+def marker_tag_plan(feature: str, desired: str, removed_reason: str) -> str:
+    """Add the feature's tag (setting ``tag``) where ``desired`` (asset_id, reason) wants it, and take it
+    off in-scope assets that no longer need it. ``desired`` must have one row per asset."""
+    tag = setting(feature, "tag")
+    return f"""
+SELECT 'tag_add' AS kind, {tag} AS target, d.asset_id AS asset_id, NULL AS payload, NULL AS before,
+       d.reason AS reason, 'tag_add:' || {tag} || ':' || d.asset_id AS idem_key
+FROM {desired} AS d
+WHERE NOT EXISTS (SELECT 1 FROM asset_tags AS at JOIN tags AS t ON t.id = at.tag_id
+                  WHERE at.asset_id = d.asset_id AND t.value = {tag})
+UNION ALL
+SELECT 'tag_remove', t.value, at.asset_id, NULL, NULL, '{removed_reason}',
+       'tag_remove:' || t.value || ':' || at.asset_id
+FROM tags AS t JOIN asset_tags AS at ON at.tag_id = t.id
+WHERE t.value = {tag}
+  AND at.asset_id IN (SELECT asset_id FROM scope_assets)
+  AND at.asset_id NOT IN (SELECT asset_id FROM {desired})
+"""
+
+
+# Albums wanted by name (folder albums, tag-album rules): (asset_id, album_name, reason) rows in
+# `album_wants`, a union the features fill. An owned album of that name is used; none: the target is
+# `name:<album name>` and the pusher creates it; two or more: nothing is planned, it is a problem.
+OWNED_ALBUM_NAMES = """
+SELECT name, count(*) AS n, min(id) AS album_id FROM albums WHERE is_owned = 1 GROUP BY name
+"""
+
+ALBUM_NAME_TARGETS = """
+SELECT w.asset_id AS asset_id, w.album_name AS album_name, w.reason AS reason,
+       CASE WHEN o.n IS NULL THEN 'name:' || w.album_name ELSE o.album_id END AS target
+FROM album_wants AS w LEFT JOIN owned_album_names AS o ON o.name = w.album_name
+WHERE w.asset_id IN (SELECT asset_id FROM scope_assets)
+  AND (o.n IS NULL
+       OR (o.n = 1 AND NOT EXISTS (SELECT 1 FROM album_assets AS aa
+                                   WHERE aa.album_id = o.album_id AND aa.asset_id = w.asset_id)))
+"""
+
+ALBUM_NAME_PROBLEMS = """
+SELECT DISTINCT w.feature AS feature,
+       'several albums are named ''' || w.album_name || ''': add the assets by hand or rename one' AS problem
+FROM album_wants AS w JOIN owned_album_names AS o ON o.name = w.album_name
+WHERE o.n > 1
+"""
+
+ALBUM_ADD_PLAN = """
+SELECT 'album_add' AS kind, t.target AS target, t.asset_id AS asset_id, NULL AS payload, NULL AS before,
+       t.reason AS reason, 'album_add:' || t.target || ':' || t.asset_id AS idem_key
+FROM album_name_targets AS t
+"""
+
+
+def album_name_views(wants: list[str]) -> dict[str, str]:
+    """The by-name views over the union of ``wants`` (SELECTs of feature, asset_id, album_name, reason)."""
+    return {
+        "album_wants": "\nUNION ALL\n".join(wants),
+        "owned_album_names": OWNED_ALBUM_NAMES,
+        "album_name_targets": ALBUM_NAME_TARGETS,
+        "feature_problems": ALBUM_NAME_PROBLEMS,
+    }
+
+
+# Assets a feature change will classify (an album or tag that a rule counts): their "unclassified"
+# marker is moot. It is not added (``feature_suppressed``) and, if present, taken off now
+# (``feature_marker_fixes``), so that the run after the push plans nothing. Unclassified here is
+# "no rule matches" probed per asset, not the `classification` view (a GROUP BY over every match).
+def feature_classifies(sources: list[str]) -> str:
+    """One pass over the plans that can classify (``sources``: views with the plan's columns)."""
+    union = "\nUNION ALL\n".join(f"SELECT kind, target, asset_id, reason FROM {v}" for v in sources)
+    return f"""
+SELECT p.asset_id AS asset_id, p.reason AS reason FROM ({union or EMPTY_CHANGES}) AS p
+WHERE (p.kind = 'album_add'
+       AND (p.target IN (SELECT album_id FROM classifying_albums)
+            OR (p.target LIKE 'name:%' AND EXISTS (SELECT 1 FROM rule_defs AS d
+                                                   WHERE d.kind = 'album_regex'
+                                                     AND substr(p.target, 6) REGEXP d.value))))
+   OR (p.kind = 'tag_add'
+       AND EXISTS (SELECT 1 FROM rule_defs AS d
+                   WHERE (d.kind = 'tag' AND d.value = p.target)
+                      OR (d.kind = 'tag_prefix' AND substr(p.target, 1, length(d.value)) = d.value)))
+"""
+
+
+EMPTY_CHANGES = "SELECT NULL AS kind, NULL AS target, NULL AS asset_id, NULL AS reason WHERE 0"
+
+def _moot(sql_views: list[str]) -> str:
+    """In-scope assets ``feature_classifies`` lists that no rule matches now, with the marker tag.
+
+    Probed per asset (album, tag, then each ``sql:`` rule's view): far cheaper than reading the
+    ``classification`` view, a GROUP BY over every match."""
+    sql_clauses = "".join(
+        f"\n  AND NOT EXISTS (SELECT 1 FROM {v} AS s WHERE s.asset_id = f.asset_id)" for v in sql_views
+    )
+    return f"""
+SELECT f.asset_id AS asset_id, min(f.reason) AS reason, m.tag_value AS tag_value
+FROM feature_classifies AS f
+JOIN rule_markers AS m ON m.status = 'unclassified'
+WHERE NOT EXISTS (SELECT 1 FROM album_assets AS aa JOIN classifying_albums AS ca ON ca.album_id = aa.album_id
+                  WHERE aa.asset_id = f.asset_id)
+  AND NOT EXISTS (SELECT 1 FROM asset_tags AS at JOIN classifying_tags AS ct ON ct.tag_id = at.tag_id
+                  WHERE at.asset_id = f.asset_id){sql_clauses}
+GROUP BY f.asset_id
+"""
+
+
+def suppressed_sql(sql_views: list[str]) -> str:
+    return f"SELECT 'tag_add:' || x.tag_value || ':' || x.asset_id AS idem_key FROM ({_moot(sql_views)}) AS x"
+
+
+def marker_fixes_sql(sql_views: list[str]) -> str:
+    return f"""
+SELECT 'tag_remove' AS kind, x.tag_value AS target, x.asset_id AS asset_id, NULL AS payload, NULL AS before,
+       'classified by this plan: ' || x.reason AS reason, 'tag_remove:' || x.tag_value || ':' || x.asset_id AS idem_key
+FROM ({_moot(sql_views)}) AS x
+WHERE EXISTS (SELECT 1 FROM asset_tags AS at JOIN tags AS t ON t.id = at.tag_id
+              WHERE at.asset_id = x.asset_id AND t.value = x.tag_value)
+"""

@@ -1,0 +1,58 @@
+"""Albums from folders: a path regex and an album name template (``{group}`` from the regex).
+
+``folder_albums.rules`` map paths to album names, e.g. ``/mnt/photos/2019/2019-06-01 Beach/x.jpg`` to
+the album ``2019-06-01 Beach``. Only assets of external libraries are looked at unless a rule says
+``external_only: false`` (uploads live under Immich's own ``upload/<user>/<xx>/<yy>/`` paths). Missing
+albums are created by the pusher (``album_add`` to ``name:<album name>``, recorded in
+``created_albums``); assets are only ever added. Two owned albums with the wanted name are reported in
+``feature_problems`` and skipped; the rest of the run goes on.
+"""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import Connection, text
+
+from autotag.config import AutotagConfig
+
+FEATURE = "folder_albums"
+
+FOLDER_ALBUM_WANTS = """
+SELECT 'folder_albums' AS feature, x.asset_id AS asset_id, x.album_name AS album_name,
+       'folder album "' || x.album_name || '"' AS reason
+FROM (SELECT a.id AS asset_id, regexp_expand(r.path_regex, a.original_path, r.template) AS album_name
+      FROM assets AS a CROSS JOIN folder_album_rules AS r
+      WHERE (a.library_id IS NOT NULL OR r.external_only = 0) AND a.original_path IS NOT NULL) AS x
+WHERE x.album_name IS NOT NULL AND trim(x.album_name) <> ''
+"""
+
+
+def expand_template(album: str) -> str:
+    """``{folder}`` -> ``\\g<folder>`` for ``Match.expand``, every other character literal."""
+    parts = re.split(r"(\{\w+\})", album)
+    return "".join(f"\\g<{p[1:-1]}>" if re.fullmatch(r"\{\w+\}", p) else p.replace("\\", "\\\\") for p in parts)
+
+
+def write(conn: Connection, cfg: AutotagConfig) -> None:
+    conn.exec_driver_sql("DELETE FROM folder_album_rules")
+    rules = cfg.folder_albums.rules
+    if rules:
+        conn.execute(
+            text(
+                "INSERT INTO folder_album_rules (position, path_regex, template, external_only) "
+                "VALUES (:p, :r, :t, :e)"
+            ),
+            [
+                {"p": i, "r": r.path_regex, "t": expand_template(r.album), "e": int(r.external_only)}
+                for i, r in enumerate(rules)
+            ],
+        )
+
+
+def album_wants(cfg: AutotagConfig) -> list[str]:
+    return [FOLDER_ALBUM_WANTS]
+
+
+def views(cfg: AutotagConfig) -> dict[str, str]:
+    return {}
