@@ -43,6 +43,15 @@ def _unclassified_asset_to_fix(db: Path) -> tuple[str, str] | None:
     return (asset[0], album[0]) if asset and album else None
 
 
+def demo_config_text() -> str:
+    """The starter config with every organiser feature switched on, so the dry run shows each."""
+    text = starter_config_text().replace("enabled: false", "enabled: true")
+    return text.replace(
+        "  rules: []\n  # - {tag: people/alice, album: Alice, direction: both}",
+        "  rules:\n    - {tag: people/alice, album: Alice, direction: to_album}",
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--assets", type=int, default=3000)
@@ -57,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
     ):
         db = Path(tmp) / "mirror.db"
         config = Path(tmp) / "config.yaml"
-        config.write_text(starter_config_text(), encoding="utf-8")  # never the user's own config
+        config.write_text(demo_config_text(), encoding="utf-8")  # never the user's own config
         config.chmod(0o600)
         os.environ.update(
             {"IMMICH_URL": url, "IMMICH_API_KEY": key, "AUTOTAG_DB": str(db), "AUTOTAG_CONFIG": str(config)}
@@ -66,9 +75,10 @@ def main(argv: list[str] | None = None) -> int:
         steps = [
             ("check the setup", ["doctor"]),
             ("mirror the library into SQLite", ["sync"]),
-            ("what would change", ["classify", "--dry-run", "--limit", "8"]),
+            ("what would change", ["classify", "--dry-run", "--limit", "12"]),
             ("sync + classify + push", ["run"]),
-            ("a second run changes nothing", ["run"]),
+            ("changes that follow from the first run's (a new album's duplicates, ...)", ["run"]),
+            ("nothing left to do", ["run"]),
         ]
         for title, step in steps:
             if _step(title, step) != 0:

@@ -6,6 +6,7 @@ fake-server client. Nothing here prints: progress goes through callbacks.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -53,13 +54,9 @@ class Session:
             else:
                 imm = self.cfg.immich
                 if not imm.url:
-                    raise ConfigError(
-                        "no Immich server configured: set immich.url in the config or IMMICH_URL"
-                    )
+                    raise ConfigError("no Immich server configured: set immich.url in the config or IMMICH_URL")
                 if imm.api_key is None:
-                    raise ConfigError(
-                        "no API key configured: set immich.api_key in the config or IMMICH_API_KEY"
-                    )
+                    raise ConfigError("no API key configured: set immich.api_key in the config or IMMICH_API_KEY")
                 self._client = open_client(imm.url, imm.api_key, insecure=imm.insecure, timeout=imm.timeout)
         return self._client
 
@@ -189,7 +186,19 @@ def run(session: Session, *, full: bool = False) -> RunResult:
     sync_summary = sync(session, full=full)
     classified = classify(session, dry_run=False)
     pushed = push(session, command="run", run_id=None)
-    # Statuses do not change by pushing markers (marker tags can never classify: the rules refuse it).
+    if pushed.sent:
+        # Album and tag changes of the organiser features can classify assets: count again after them.
+        with session.engine.connect() as conn:
+            statuses = dict(classified.summary.statuses)
+            statuses.update(
+                {
+                    str(k): int(n)
+                    for k, n in conn.exec_driver_sql("SELECT status, count(*) FROM classification GROUP BY status")
+                }
+            )
+        classified = ClassifyResult(
+            dataclasses.replace(classified.summary, statuses=statuses), classified.enqueued, classified.run_id
+        )
     return RunResult(sync_summary, classified, pushed, time.monotonic() - started)
 
 
