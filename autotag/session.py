@@ -189,7 +189,7 @@ def run(session: Session, *, full: bool = False) -> RunResult:
     if pushed.sent:
         # Album and tag changes of the organiser features can classify assets: count again after them.
         with session.engine.connect() as conn:
-            statuses = dict(classified.summary.statuses)
+            statuses = dict.fromkeys(classified.summary.statuses, 0)
             statuses.update(
                 {
                     str(k): int(n)
