@@ -1,0 +1,58 @@
+"""`autotag report`: the statistics equal the SQL counts, the CSV is the changes table."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+from sqlalchemy import text
+
+from autotag import session as ops
+from autotag.config import AutotagConfig
+from autotag.report import status_info, write_report
+from autotag.session import Session
+from immich_mirror.fake.generate import generate_library
+from tests.helpers import fake_client
+
+
+def test_report_numbers_equal_sql_counts(tmp_path: Path) -> None:
+    library = generate_library(500, seed=9)
+    session = Session(cfg=AutotagConfig(), db_path=tmp_path / "m.db", client_factory=lambda: fake_client(library))
+    ops.run(session)
+    beach = next(a for a in library.albums.values() if a.name[:4].isdigit())
+    with session.engine.connect() as conn:
+        loose = conn.execute(text("SELECT asset_id FROM unclassified ORDER BY asset_id LIMIT 3")).scalars().all()
+    library.add_to_album(beach.id, loose)
+    ops.run(session)
+    paths = write_report(session, tmp_path / "report")
+    stats = json.loads((tmp_path / "report" / "statistics.json").read_text())
+    with session.engine.connect() as conn:
+
+        def one(sql: str) -> int:
+            return int(conn.execute(text(sql)).scalar_one())
+
+        assert stats["totals"]["assets_in_scope"] == one("SELECT COUNT(*) FROM classification")
+        for status in ("classified", "unclassified", "conflict"):
+            expected = one(f"SELECT COUNT(*) FROM classification WHERE status = '{status}'")
+            assert stats["totals"].get(status, 0) == expected
+        assert stats["conflicts"] == one("SELECT COUNT(*) FROM conflicts")
+        for rule, n in stats["by_rule"].items():
+            assert n == one(f"SELECT COUNT(DISTINCT asset_id) FROM rule_matches WHERE rule = '{rule}'")
+        for album in stats["by_album"]:
+            assert album["assets"] == one(
+                f"SELECT COUNT(DISTINCT asset_id) FROM rule_matches WHERE album_id = '{album['album_id']}'"
+            )
+        assert sum(r["changes"] for r in stats["changes_per_run"]) == one(
+            "SELECT COUNT(*) FROM changes WHERE after IS NOT NULL"
+        )
+        rows = list(csv.reader((tmp_path / "report" / "changes.csv").open()))
+        assert len(rows) - 1 == one("SELECT COUNT(*) FROM changes")
+    trend = stats["trend"]
+    assert len(trend) == 2 and trend[1]["unclassified"] == trend[0]["unclassified"] - 3
+    summary = (tmp_path / "report" / "summary.txt").read_text()
+    assert f"unclassified: {stats['totals']['unclassified']}" in summary
+    assert len(paths) == 3
+    info = status_info(session)
+    assert info["assets"] == len([a for a in library.assets.values() if a.owner_id == library.owner_id])
+    session.close()
