@@ -44,6 +44,7 @@ class State:
     db: Path | None = None
     url: str | None = None
     insecure: bool = False
+    include_partners: bool = False
     debug: bool = False
     verbosity: int = 0
     session: Session | None = None
@@ -88,6 +89,8 @@ def load() -> AutotagConfig:
         cfg = cfg.model_copy(update={"immich": cfg.immich.model_copy(update={"url": state.url})})
     if state.insecure:
         cfg = cfg.model_copy(update={"immich": cfg.immich.model_copy(update={"insecure": True})})
+    if state.include_partners:
+        cfg = cfg.model_copy(update={"immich": cfg.immich.model_copy(update={"include_partners": True})})
     if cfg.immich.insecure:
         err.print("warning: TLS certificate verification is off (--insecure / immich.insecure)")
     if path.exists() and mconf.file_holds_api_key(path) and mconf.readable_by_others(path):
@@ -135,11 +138,15 @@ def _global(
     db: Path | None = typer.Option(None, "--db", help="mirror database (default: XDG data dir)"),
     url: str | None = typer.Option(None, "--url", help="Immich server URL (overrides config and env)"),
     insecure: bool = typer.Option(False, "--insecure", help="do not verify TLS certificates (warns)"),
+    include_partners: bool = typer.Option(
+        False, "--include-partners", help="also mirror assets partners share with you (default: yours only)"
+    ),
     verbose: int = typer.Option(0, "--verbose", "-v", count=True, help="more log output (-vv for HTTP)"),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="only errors"),
     debug: bool = typer.Option(False, "--debug", help="show tracebacks"),
 ) -> None:
     state.config, state.db, state.url, state.insecure, state.debug = config, db, url, insecure, debug
+    state.include_partners = include_partners
     state.verbosity = -1 if quiet else verbose
 
 
