@@ -67,7 +67,9 @@ def generate_library(
     jobs: str = "immediate",
 ) -> FakeLibrary:
     """A library of `n_assets` owner assets (+ `partner_assets` of a partner); 100k take a few seconds."""
-    rng = Random(seed)
+    # A stream of its own: seeded like the library's, the generator's ids would come again from the
+    # library when the tool creates a tag or album, and two objects would share an id.
+    rng = Random(f"generate:{seed}")
     lib = FakeLibrary(version=version, bootstrap=False, seed=seed, jobs=jobs,
                       lost_writes_rate=lost_writes_rate, lost_writes_window_ms=lost_writes_window_ms)
     owner = lib.add_user("admin@example.com", "Fake Admin", id=new_id(rng), is_admin=True,
