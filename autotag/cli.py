@@ -243,7 +243,7 @@ def push(
 ) -> None:
     """Apply the queued mutations to Immich, then verify what the server kept."""
     from autotag import session as ops
-    from autotag.push import describe_pending
+    from autotag.effects import describe_pending
 
     s = session()
     if dry_run:
