@@ -10,9 +10,12 @@ from sqlalchemy import Connection, Engine, text
 
 from immich_mirror.api.client import ImmichClient
 
-# Re-read everything updated this long before the last watermark: the server's clock moves between
-# our reads and its background jobs stamp updatedAt late (API-NOTES 1a, "Ordering").
-OVERLAP = timedelta(minutes=2)
+# Re-read everything updated this long before the last watermark. The watermark is the server's own
+# clock (HTTP Date, whole seconds) at the start of the previous walk; Postgres stamps updatedAt with the
+# start time of the transaction that changed a row, so a job that began just before our walk and
+# committed during it carries an earlier stamp. Those transactions last milliseconds: 30 s covers them,
+# the Date header's rounding and any skew between Immich's and its database's clocks on one host.
+OVERLAP = timedelta(seconds=30)
 
 ProgressFn = Callable[[str, int, int | None], None]
 
