@@ -12,15 +12,10 @@ from autotag import session as ops
 from autotag.config import AutotagConfig
 from autotag.session import Session
 from immich_mirror.fake.library import FakeLibrary
-from tests.helpers import VERSIONS, fake_client
+from tests.helpers import fake_client
 
 UNKNOWN = "autotag_output_unknown"
 CONFLICT = "autotag_output_conflict"
-
-
-@pytest.fixture(params=VERSIONS)
-def version(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
 
 
 @pytest.fixture

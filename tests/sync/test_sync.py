@@ -13,12 +13,7 @@ from immich_mirror.api.client import ImmichClient
 from immich_mirror.db.migrate import open_db
 from immich_mirror.fake.library import FakeLibrary
 from immich_mirror.sync.runner import run_sync
-from tests.helpers import VERSIONS, assert_mirror_equals_server, fake_client
-
-
-@pytest.fixture(params=VERSIONS)
-def version(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
+from tests.helpers import assert_mirror_equals_server, fake_client
 
 
 @pytest.fixture
