@@ -27,7 +27,7 @@ from immich_mirror.db.migrate import open_db
 from immich_mirror.fake.app import create_app
 from immich_mirror.fake.faults import FaultMiddleware, FaultPlan
 from immich_mirror.fake.library import FakeLibrary
-from tests.reliability.servers import Override, self_signed_cert, serve
+from tests.reliability.servers import Override, RequestLog, self_signed_cert, serve
 
 KEY = "reliability-key-7Qx2"
 READ_ONLY_KEY = "read-only-key-9Wm4"
@@ -44,6 +44,8 @@ class Servers:
     html: str  # a reverse proxy's login page on every path
     odd_json: str  # valid JSON of the wrong shape for /users/me
     refused: str  # nothing listens there
+    library: FakeLibrary  # what the fake server holds
+    log: RequestLog  # every request the plain fake server (``fake``) saw
 
 
 def small_library(seed: int = 5) -> FakeLibrary:
@@ -70,8 +72,9 @@ def running_servers(tmp: Path) -> Iterator[Servers]:
                                                           "application/json")})
     odd = Override(app, {("GET", "/api/users/me"): (200, [{"id": "x"}], "application/json")})
     html = FaultMiddleware(app, FaultPlan.parse("html:1"))
+    log = RequestLog(app)
     with ExitStack() as stack:
-        ports = [stack.enter_context(serve(a)) for a in (app, v1, html, odd)]
+        ports = [stack.enter_context(serve(a)) for a in (log, v1, html, odd)]
         tls_port = stack.enter_context(serve(app, tls=cert))
         with contextlib.closing(db_engine_socket()) as free:
             refused = free.getsockname()[1]
@@ -82,6 +85,8 @@ def running_servers(tmp: Path) -> Iterator[Servers]:
             html=f"http://127.0.0.1:{ports[2]}",
             odd_json=f"http://127.0.0.1:{ports[3]}",
             refused=f"http://127.0.0.1:{refused}",
+            library=library,
+            log=log,
         )
 
 

@@ -74,3 +74,16 @@ def serve(app: ASGIApp, *, tls: tuple[Path, Path] | None = None) -> Iterator[int
         server.should_exit = True
         thread.join(timeout=10)
         sock.close()
+
+
+class RequestLog:
+    """ASGI middleware: remember ``(method, path)`` of every request, to check what the tool never sends."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self.seen: list[tuple[str, str]] = []
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            self.seen.append((scope["method"], scope["path"]))
+        await self.app(scope, receive, send)

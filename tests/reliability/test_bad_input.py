@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,13 +20,7 @@ from autotag.config import parse_config
 from immich_mirror.db.engine import integrity_ok
 from immich_mirror.db.migrate import head_revision, open_db
 from immich_mirror.errors import ConfigError
-from tests.reliability.bad_inputs import CASES, KEY, READ_ONLY_KEY, Servers, doc_rows, run_case, running_servers
-
-
-@pytest.fixture(scope="module")
-def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
-    with running_servers(tmp_path_factory.mktemp("servers")) as srv:
-        yield srv
+from tests.reliability.bad_inputs import CASES, KEY, READ_ONLY_KEY, Servers, doc_rows, run_case
 
 
 def test_doc_table_lists_exactly_the_tested_cases() -> None:
