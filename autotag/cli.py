@@ -10,6 +10,7 @@ import json
 import logging
 import os
 import signal
+import sqlite3
 import sys
 import traceback
 from pathlib import Path
@@ -18,12 +19,14 @@ from typing import Any
 import click
 import typer
 from rich.console import Console
+from sqlalchemy.exc import DBAPIError
 
 from autotag import render
 from autotag.config import AutotagConfig, load_config, starter_config_text
 from autotag.lock import DbLock
 from autotag.session import Session
 from immich_mirror import config as mconf
+from immich_mirror.db.engine import translate_db_error
 from immich_mirror.errors import ConfigError, ImmichMirrorError
 
 app = typer.Typer(
@@ -375,6 +378,13 @@ def _exit_for(result: Any, strict: bool) -> None:
         raise typer.Exit(4)
 
 
+def _report(exc: ImmichMirrorError, debug: bool) -> int:
+    if debug:
+        traceback.print_exc()
+    err.print(f"error: {exc.message}", markup=False)
+    return exc.exit_code
+
+
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     debug = "--debug" in args or bool(os.environ.get("AUTOTAG_DEBUG"))
@@ -384,10 +394,12 @@ def main(argv: list[str] | None = None) -> int:
         result = app(args=args, prog_name="autotag", standalone_mode=False)
         code = result if isinstance(result, int) else 0
     except ImmichMirrorError as exc:
-        if debug:
-            traceback.print_exc()
-        err.print(f"error: {exc.message}", markup=False)
-        code = exc.exit_code
+        code = _report(exc, debug)
+    except (DBAPIError, sqlite3.Error) as exc:
+        # open_db translates driver errors, but a lock taken or a disk filling up later (mid-sync,
+        # mid-push) surfaces here: the same one line, naming the file.
+        db = state.session.db_path if state.session is not None else Path("the mirror database")
+        code = _report(translate_db_error(db, exc), debug)
     except click.exceptions.Exit as exc:
         code = exc.exit_code
     except click.ClickException as exc:

@@ -44,6 +44,7 @@ class EnqueueResult:
     added: int
     cancelled: int
     already_queued: int
+    confirmed: int = 0  # live rows whose effect the last sync found on the server (answer lost, or a crash)
 
 
 def start_run(conn: Connection, command: str, *, undo_of: int | None = None) -> int:
@@ -66,6 +67,7 @@ def finish_run(conn: Connection, run_id: int, status: str, summary: dict[str, An
 def enqueue_plan(conn: Connection, run_id: int, source: str = "plan") -> EnqueueResult:
     """Make the live outbox equal to the plan in ``source`` (a view or table with the plan's columns)."""
     now = now_iso()
+    confirmed = confirm_applied(conn, run_id, source)
     cancelled = conn.execute(
         text(
             "UPDATE outbox SET state = 'cancelled', updated_at = :now "
@@ -88,7 +90,56 @@ def enqueue_plan(conn: Connection, run_id: int, source: str = "plan") -> Enqueue
         ),
         {"run": run_id, "now": now},
     ).rowcount
-    return EnqueueResult(added=added, cancelled=cancelled, already_queued=int(already))
+    return EnqueueResult(added=added, cancelled=cancelled, already_queued=int(already), confirmed=confirmed)
+
+
+# A live row's effect, as the mirror (just synced from the server) shows it.
+_HAS_TAG = (
+    "EXISTS (SELECT 1 FROM asset_tags l JOIN tags t ON t.id = l.tag_id "
+    "WHERE t.value = o.target AND l.asset_id = o.asset_id)"
+)
+_IN_ALBUM = "EXISTS (SELECT 1 FROM album_assets m WHERE m.album_id = o.target AND m.asset_id = o.asset_id)"
+_ASSET_KNOWN = "EXISTS (SELECT 1 FROM assets a WHERE a.id = o.asset_id)"
+_EFFECT_PRESENT = (
+    f"((o.kind = 'tag_add' AND {_HAS_TAG}) OR (o.kind = 'tag_remove' AND {_ASSET_KNOWN} AND NOT {_HAS_TAG}) "
+    f"OR (o.kind = 'album_add' AND {_IN_ALBUM}) OR (o.kind = 'album_remove' AND {_ASSET_KNOWN} AND NOT {_IN_ALBUM}))"
+)
+
+
+def confirm_applied(conn: Connection, run_id: int, source: str = "plan") -> int:
+    """Mark ``sent`` (and log in ``changes``) the live rows the plan dropped because the server has their effect.
+
+    A write can reach the server while its answer does not (connection dropped after the change, a
+    truncated body, the process killed mid-request): the row stays live, the next sync reads the
+    effect back, and the plan stops asking for it. Cancelling such a row would leave a change on the
+    server that ``changes`` does not know, so ``undo`` could not revert it.
+    """
+    rows = conn.execute(
+        text(
+            "SELECT o.id, o.asset_id, o.kind, o.target FROM outbox o WHERE o.state IN ('pending', 'failed') "
+            f"AND o.idem_key NOT IN (SELECT idem_key FROM {source}) AND {_EFFECT_PRESENT}"
+        )
+    ).all()
+    if not rows:
+        return 0
+    mark_sent(conn, [r.id for r in rows])
+    record_changes(
+        conn,
+        run_id,
+        [
+            {
+                "outbox_id": r.id,
+                "asset_id": r.asset_id,
+                "kind": r.kind,
+                "target": r.target,
+                "before": r.kind.endswith("_remove"),
+                "after": r.kind.endswith("_add"),
+                "note": "applied; the server's answer was lost, the next sync confirmed it",
+            }
+            for r in rows
+        ],
+    )
+    return len(rows)
 
 
 def enqueue_rows(conn: Connection, run_id: int, rows: Iterable[dict[str, Any]]) -> int:

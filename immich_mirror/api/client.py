@@ -289,9 +289,14 @@ class ImmichClient:
                 yield items
             body = Dialect.next_body(walk, body, assets)
 
-    def asset_statistics(self) -> dict[str, Any]:
-        """``GET /assets/statistics``: ``{images, videos, total}`` of the owner's non-trashed assets."""
-        data: dict[str, Any] = self._json(self.request("GET", "/assets/statistics"), dict, "asset statistics")
+    def asset_statistics(self, *, visibility: str | None = None, trashed: bool = False) -> dict[str, Any]:
+        """``GET /assets/statistics``: ``{images, videos, total}`` of the owner's assets; by default the
+        non-trashed timeline + archive ones, else those of one ``visibility`` and/or in the trash."""
+        params = {"visibility": visibility} if visibility else {}
+        if trashed:
+            params["isTrashed"] = "true"
+        response = self.request("GET", "/assets/statistics", params=params or None)
+        data: dict[str, Any] = self._json(response, dict, "asset statistics")
         return data
 
     def get_asset(self, asset_id: str) -> dict[str, Any]:

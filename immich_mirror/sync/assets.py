@@ -105,19 +105,26 @@ def _delete_unseen(ctx: SyncContext) -> None:
     ctx.stats.assets.removed += removed
 
 
+# (server query, mirror condition): together they cover every asset a purge can take away. The trash
+# matters most: emptying it purges assets that were never in the live count.
+_COUNTS: tuple[tuple[dict[str, Any], str], ...] = (
+    ({}, "is_trashed = 0 AND visibility IN ('timeline', 'archive')"),
+    ({"trashed": True}, "is_trashed = 1 AND visibility IN ('timeline', 'archive')"),
+    ({"visibility": "hidden"}, "is_trashed = 0 AND visibility = 'hidden'"),
+)
+
+
 def _server_counts_differ(ctx: SyncContext) -> bool:
-    """Cheap purge detection: the server's count of the owner's live timeline+archive assets."""
-    stats = ctx.client.asset_statistics()
-    server_total = int(stats.get("total", -1))
-    with ctx.engine.connect() as conn:
-        mirror_total = conn.execute(
-            text(
-                "SELECT COUNT(*) FROM assets WHERE owner_id = :o AND is_trashed = 0 "
-                "AND visibility IN ('timeline', 'archive')"
-            ),
-            {"o": ctx.owner_id},
-        ).scalar()
-    return server_total != mirror_total
+    """Cheap purge detection: the server's counts of the owner's live, trashed and hidden assets."""
+    for query, condition in _COUNTS:
+        server_total = int(ctx.client.asset_statistics(**query).get("total", -1))
+        with ctx.engine.connect() as conn:
+            mirror_total = conn.execute(
+                text(f"SELECT COUNT(*) FROM assets WHERE owner_id = :o AND {condition}"), {"o": ctx.owner_id}
+            ).scalar()
+        if server_total != mirror_total:
+            return True
+    return False
 
 
 def sync_assets(ctx: SyncContext, server_now: datetime) -> None:

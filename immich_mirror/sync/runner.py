@@ -29,6 +29,7 @@ from immich_mirror.sync.context import (
     set_state,
 )
 from immich_mirror.sync.rows import now_iso
+from immich_mirror.sync.tags import PENDING_KEY as TAGS_PENDING_KEY
 from immich_mirror.sync.tags import sync_tags
 
 
@@ -132,12 +133,16 @@ def run_sync(
         # Rules scope assets to the key's owner in SQL, so the owner must live in the DB itself.
         set_state(conn, "owner_id", owner_id)
         set_state(conn, "server_version", str(version))
+        # The last sync stopped between its asset pass and the end of its tag pass: the assets whose
+        # tags changed then are no longer "changed" now, so re-read every tag's members this time.
+        tags_pending = get_state(conn, TAGS_PENDING_KEY) == "1"
+        set_state(conn, TAGS_PENDING_KEY, "1")
     try:
         # The server's clock (HTTP Date), not ours: watermarks are compared with its updatedAt.
         server_now = client.last_server_date or datetime.now(UTC)
         sync_assets(ctx, server_now)
         sync_albums(ctx)
-        sync_tags(ctx, updated_after)
+        sync_tags(ctx, None if tags_pending else updated_after)
     except ImmichMirrorError as exc:
         _finish_run(
             engine, run_id, ctx.stats, client.requests - req0, client.bytes_received - bytes0, exc.message

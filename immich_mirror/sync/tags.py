@@ -28,6 +28,10 @@ from immich_mirror.sync.rows import tag_row
 
 FEW_ASSETS = 20
 TREE_KEY = "tags.tree"
+# "1" from the start of a sync until its tag pass finished: the assets whose tags must be re-read are
+# known only in memory (``ctx.changed_assets``), so a sync that stopped in between (a fault, a kill)
+# leaves them unknown, and the next sync re-reads every tag's members instead.
+PENDING_KEY = "tags.pending"
 
 _UPSERT = text(
     "INSERT INTO tags (id, value, name, parent_id, color, created_at, updated_at, raw) "
@@ -145,3 +149,4 @@ def sync_tags(ctx: SyncContext, updated_after: datetime | None) -> None:
             _replace_links(ctx, direct, everything=False)
     with ctx.engine.begin() as conn:
         set_state(conn, TREE_KEY, signature)
+        set_state(conn, PENDING_KEY, "0")

@@ -1,0 +1,339 @@
+"""Every bad input tried against the CLI, and the one line each one gets (docs/errors.md is this table).
+
+A case prepares the bad input in a temporary directory (and, for a few, patches what cannot be made for
+real when the tests run as root: an unreadable file, a read-only directory, a full disk) and returns the
+command line. ``run_case`` runs ``autotag.cli.main`` in this process and returns the exit code and the
+stderr line with the variable parts (temporary paths, ports) replaced by placeholders, which is what the
+doc shows. ``python -m tests.reliability.bad_inputs`` prints the doc's table rows.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import sqlite3
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager, redirect_stderr, redirect_stdout
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from autotag.cli import main
+from immich_mirror.db import engine as db_engine
+from immich_mirror.db.migrate import open_db
+from immich_mirror.fake.app import create_app
+from immich_mirror.fake.faults import FaultMiddleware, FaultPlan
+from immich_mirror.fake.library import FakeLibrary
+from tests.reliability.servers import Override, RequestLog, self_signed_cert, serve
+
+KEY = "reliability-key-7Qx2"
+READ_ONLY_KEY = "read-only-key-9Wm4"
+ENV_NAMES = ("IMMICH_URL", "IMMICH_INSTANCE_URL", "IMMICH_API_KEY", "AUTOTAG_CONFIG", "AUTOTAG_DB", "AUTOTAG_DEBUG")
+
+
+@dataclass
+class Servers:
+    """Base URLs of the servers the network cases talk to."""
+
+    fake: str  # the fake Immich, plain HTTP
+    tls: str  # the same over HTTPS with a self-signed certificate
+    v1: str  # answers /server/version with 1.118.2
+    html: str  # a reverse proxy's login page on every path
+    odd_json: str  # valid JSON of the wrong shape for /users/me
+    refused: str  # nothing listens there
+    library: FakeLibrary  # what the fake server holds
+    log: RequestLog  # every request the plain fake server (``fake``) saw
+
+
+def small_library(seed: int = 5) -> FakeLibrary:
+    """Twenty assets, two albums, one input tag: enough for every command, few requests."""
+    lib = FakeLibrary(seed=seed)
+    ids = [lib.add_asset(f"IMG_20190412_1530{i:02d}.jpg").id for i in range(20)]
+    lib.create_album("2019-06-01 Beach", asset_ids=ids[:4])
+    lib.create_album("Best of", asset_ids=ids[4:8])
+    meme = lib.create_tag("autotag_input_meme")
+    lib.tag_assets([meme.id], ids[8:10])
+    return lib
+
+
+@contextmanager
+def running_servers(tmp: Path) -> Iterator[Servers]:
+    library = small_library()
+    library.add_api_key(library.owner_id, secret=KEY, name="reliability")
+    library.add_api_key(
+        library.owner_id, secret=READ_ONLY_KEY, permissions=["user.read", "asset.read", "album.read", "tag.read"]
+    )
+    app = create_app(library, version="3.1.0")
+    cert = self_signed_cert(tmp)
+    v1 = Override(app, {("GET", "/api/server/version"): (200, {"major": 1, "minor": 118, "patch": 2},
+                                                          "application/json")})
+    odd = Override(app, {("GET", "/api/users/me"): (200, [{"id": "x"}], "application/json")})
+    html = FaultMiddleware(app, FaultPlan.parse("html:1"))
+    log = RequestLog(app)
+    with ExitStack() as stack:
+        ports = [stack.enter_context(serve(a)) for a in (log, v1, html, odd)]
+        tls_port = stack.enter_context(serve(app, tls=cert))
+        with contextlib.closing(db_engine_socket()) as free:
+            refused = free.getsockname()[1]
+        yield Servers(
+            fake=f"http://127.0.0.1:{ports[0]}",
+            tls=f"https://127.0.0.1:{tls_port}",
+            v1=f"http://127.0.0.1:{ports[1]}",
+            html=f"http://127.0.0.1:{ports[2]}",
+            odd_json=f"http://127.0.0.1:{ports[3]}",
+            refused=f"http://127.0.0.1:{refused}",
+            library=library,
+            log=log,
+        )
+
+
+def db_engine_socket() -> Any:
+    from immich_mirror.fake.runner import bind_socket
+
+    return bind_socket()
+
+
+@dataclass
+class Ctx:
+    tmp: Path
+    mp: pytest.MonkeyPatch
+    servers: Servers
+
+    def config(self, text: str) -> str:
+        path = self.tmp / "config.yaml"
+        path.write_text(text, encoding="utf-8")
+        return str(path)
+
+    def db(self) -> str:
+        return str(self.tmp / "mirror.db")
+
+    def server(self, url: str, key: str = KEY) -> None:
+        self.mp.setenv("IMMICH_URL", url)
+        self.mp.setenv("IMMICH_API_KEY", key)
+
+
+@dataclass(frozen=True)
+class Case:
+    id: str
+    what: str  # the bad input, as the doc says it
+    command: str  # the command as the doc shows it
+    setup: Callable[[Ctx], list[str]]
+
+
+def _not_utf8(c: Ctx) -> list[str]:
+    (c.tmp / "config.yaml").write_bytes(b"immich:\n  url: \xff\xfe\n")
+    return ["--config", str(c.tmp / "config.yaml"), "status"]
+
+
+def _unreadable(c: Ctx) -> list[str]:
+    path = c.config("immich: {}\n")
+    real = Path.read_text
+
+    def read_text(self: Path, *a: Any, **kw: Any) -> str:
+        if str(self) == path:
+            raise PermissionError(13, "Permission denied")
+        return real(self, *a, **kw)
+
+    # Root reads any file whatever its mode, so the refusal is simulated.
+    c.mp.setattr(Path, "read_text", read_text)
+    return ["--config", path, "status"]
+
+
+def _too_new(c: Ctx) -> list[str]:
+    open_db(Path(c.db())).dispose()
+    with contextlib.closing(sqlite3.connect(c.db())) as conn:
+        conn.execute("UPDATE alembic_version SET version_num = '9999_from_the_future'")
+        conn.commit()
+    return ["--db", c.db(), "status"]
+
+
+def _read_only_dir(c: Ctx) -> list[str]:
+    target = c.tmp / "ro"
+    target.mkdir()
+    real = os.access
+
+    def access(path: Any, mode: int, *a: Any, **kw: Any) -> bool:
+        if Path(path) == target and mode & os.W_OK:
+            return False
+        return real(path, mode, *a, **kw)
+
+    # Root may write anywhere, so the read-only directory is simulated where the tool asks about it.
+    c.mp.setattr(db_engine.os, "access", access)
+    return ["--db", str(target / "mirror.db"), "status"]
+
+
+def _full_disk(c: Ctx) -> list[str]:
+    open_db(Path(c.db())).dispose()
+    real = db_engine.register_functions
+
+    def register(dbapi_conn: sqlite3.Connection) -> None:
+        real(dbapi_conn)
+        # SQLite's own "database or disk is full" once the file would grow past its current size + a little.
+        pages = dbapi_conn.execute("PRAGMA page_count").fetchone()[0]
+        dbapi_conn.execute(f"PRAGMA max_page_count = {pages + 2}")
+
+    c.mp.setattr(db_engine, "register_functions", register)
+    c.server(c.servers.fake)
+    return ["--db", c.db(), "sync"]
+
+
+def _interrupted_migration(c: Ctx) -> list[str]:
+    from immich_mirror.db import migrate
+
+    real = migrate.command.upgrade
+
+    def upgrade(cfg: Any, rev: str) -> None:
+        real(cfg, rev)  # every table is created ... then the machine loses power before the commit
+        raise sqlite3.OperationalError("disk I/O error")
+
+    c.mp.setattr(migrate.command, "upgrade", upgrade)
+    return ["--db", c.db(), "status"]
+
+
+CASES: list[Case] = [
+    # ---- the config file
+    Case("config-missing", "a named config file that does not exist", "autotag --config nope.yaml status",
+         lambda c: ["--config", str(c.tmp / "nope.yaml"), "status"]),
+    Case("config-directory", "the config path is a directory", "autotag --config DIR status",
+         lambda c: ["--config", str(c.tmp), "status"]),
+    Case("config-unreadable", "a config file the user may not read", "autotag --config c.yaml status",
+         _unreadable),
+    Case("config-not-utf8", "a config file that is not UTF-8 text", "autotag --config c.yaml status", _not_utf8),
+    Case("config-invalid-yaml", "invalid YAML", "autotag --config c.yaml status",
+         lambda c: ["--config", c.config("immich:\n  url: [unclosed\n"), "status"]),
+    Case("config-not-mapping", "YAML that is a list, not a mapping", "autotag --config c.yaml status",
+         lambda c: ["--config", c.config("- immich\n- rules\n"), "status"]),
+    Case("config-unknown-key", "an unknown key (typo)", "autotag --config c.yaml status",
+         lambda c: ["--config", c.config("immich:\n  urll: http://x\n"), "status"]),
+    Case("config-unknown-section", "an unknown top-level section", "autotag --config c.yaml status",
+         lambda c: ["--config", c.config("marker:\n  unclassified: x\n"), "status"]),
+    Case("config-wrong-type", "a wrong type (`timeout: soon`)", "autotag --config c.yaml status",
+         lambda c: ["--config", c.config("immich:\n  timeout: soon\n"), "status"]),
+    Case("config-out-of-range", "a value out of range (`chunk_size: 0`)", "autotag --config c.yaml status",
+         lambda c: ["--config", c.config("push:\n  chunk_size: 0\n"), "status"]),
+    Case("config-section-not-mapping", "a section that is a string", "autotag --config c.yaml status",
+         lambda c: ["--config", c.config("immich: http://photos\n"), "status"]),
+    Case("config-same-markers", "the same tag for both markers", "autotag --config c.yaml status",
+         lambda c: ["--config", c.config("markers:\n  unclassified: x\n  conflict: x\n"), "status"]),
+    Case("config-empty-rules", "`rules: []`", "autotag --config c.yaml status",
+         lambda c: ["--config", c.config("rules: []\n"), "status"]),
+    Case("rule-unknown-key", "an unknown key in a rule", "autotag --config c.yaml status",
+         lambda c: ["--config", c.config("rules:\n  - name: r\n    tag: x\n"), "status"]),
+    Case("rule-bad-regex", "a rule with an invalid regex", "autotag --config c.yaml classify --dry-run",
+         lambda c: ["--config", c.config("rules:\n  - name: broken\n    album_name_regex: ['^(']\n"),
+                    "--db", c.db(), "classify", "--dry-run"]),
+    Case("rule-bad-sql", "a rule with an SQL predicate that does not compile",
+         "autotag --config c.yaml classify --dry-run",
+         lambda c: ["--config", c.config("rules:\n  - name: bad_sql\n    sql: \"no_such_column = 1\"\n"),
+                    "--db", c.db(), "classify", "--dry-run"]),
+    Case("rule-sql-two-statements", "an SQL predicate that tries a second statement",
+         "autotag --config c.yaml classify --dry-run",
+         lambda c: ["--config", c.config("rules:\n  - name: sneaky\n    sql: \"1); DROP TABLE assets; --\"\n"),
+                    "--db", c.db(), "classify", "--dry-run"]),
+    Case("rule-duplicate-name", "two rules with one name", "autotag --config c.yaml status",
+         lambda c: ["--config", c.config("rules:\n  - {name: a, tags: x}\n  - {name: a, tags: y}\n"), "status"]),
+    Case("rule-matches-marker", "a rule on the marker tag itself", "autotag --config c.yaml status",
+         lambda c: ["--config", c.config("rules:\n  - {name: loop, tags: autotag_output_unknown}\n"), "status"]),
+    Case("no-url", "no server URL anywhere", "autotag sync", lambda c: ["--db", c.db(), "sync"]),
+    Case("no-key", "a URL but no API key", "IMMICH_URL=... autotag sync",
+         lambda c: (c.mp.setenv("IMMICH_URL", c.servers.fake), ["--db", c.db(), "sync"])[1]),
+    # ---- the server
+    Case("unreachable-host", "a host name that does not resolve", "IMMICH_URL=http://immich.invalid autotag sync",
+         lambda c: (c.server("http://immich.invalid:2283"), ["--db", c.db(), "sync"])[1]),
+    Case("wrong-port", "a port where nothing listens", "autotag sync",
+         lambda c: (c.server(c.servers.refused), ["--db", c.db(), "sync"])[1]),
+    Case("tls-untrusted", "HTTPS with a self-signed certificate", "IMMICH_URL=https://... autotag sync",
+         lambda c: (c.server(c.servers.tls), ["--db", c.db(), "sync"])[1]),
+    Case("http-to-https-port", "http:// to a port that speaks HTTPS", "IMMICH_URL=http://... autotag sync",
+         lambda c: (c.server(c.servers.tls.replace("https://", "http://")), ["--db", c.db(), "sync"])[1]),
+    Case("https-to-http-port", "https:// to a port that speaks plain HTTP", "IMMICH_URL=https://... autotag sync",
+         lambda c: (c.server(c.servers.fake.replace("http://", "https://")), ["--db", c.db(), "sync"])[1]),
+    Case("wrong-key", "a wrong API key", "autotag sync",
+         lambda c: (c.server(c.servers.fake, "not-a-key-of-this-server"), ["--db", c.db(), "sync"])[1]),
+    Case("key-lacks-permission", "a read-only key (no tag.create) for a run", "autotag run",
+         lambda c: (c.server(c.servers.fake, READ_ONLY_KEY), ["--db", c.db(), "run"])[1]),
+    Case("server-v1", "Immich 1.118 (too old)", "autotag sync",
+         lambda c: (c.server(c.servers.v1), ["--db", c.db(), "sync"])[1]),
+    Case("server-html", "a reverse proxy's HTML login page instead of the API", "autotag sync",
+         lambda c: (c.server(c.servers.html), ["--db", c.db(), "sync"])[1]),
+    Case("server-odd-json", "JSON of the wrong shape (`/users/me` answers a list)", "autotag sync",
+         lambda c: (c.server(c.servers.odd_json), ["--db", c.db(), "sync"])[1]),
+    # ---- the mirror database
+    Case("db-corrupt", "a DB file that is not SQLite", "autotag --db garbage.db status",
+         lambda c: ((c.tmp / "mirror.db").write_bytes(b"garbage" * 100), ["--db", c.db(), "status"])[1]),
+    Case("db-truncated", "an SQLite file cut short", "autotag --db cut.db status", lambda c: _truncated(c)),
+    Case("db-directory", "the DB path is a directory", "autotag --db DIR status",
+         lambda c: ["--db", str(c.tmp), "status"]),
+    Case("db-too-new", "a DB written by a newer autotag", "autotag status", _too_new),
+    Case("db-read-only-dir", "a read-only DB directory", "autotag --db /ro/mirror.db status", _read_only_dir),
+    Case("db-disk-full", "the disk fills up during a sync", "autotag sync", _full_disk),
+    Case("db-migration-interrupted", "a migration that fails before its commit", "autotag status",
+         _interrupted_migration),
+]
+
+
+def _truncated(c: Ctx) -> list[str]:
+    open_db(Path(c.db())).dispose()
+    data = (c.tmp / "mirror.db").read_bytes()
+    (c.tmp / "mirror.db").write_bytes(data[: len(data) // 3])
+    return ["--db", c.db(), "status"]
+
+
+def normalise(text: str, ctx: Ctx) -> str:
+    s = ctx.servers
+    out = text.replace(str(ctx.tmp), "<tmp>")
+    for name in ("fake", "tls", "v1", "html", "odd_json", "refused"):
+        url: str = getattr(s, name)
+        out = out.replace(url, "<url>").replace(url.replace("https://", "http://"), "<url>")
+        out = out.replace(url.replace("http://", "https://"), "<url>")
+    return out
+
+
+def run_case(
+    case: Case, tmp: Path, servers: Servers, mp: pytest.MonkeyPatch, extra: tuple[str, ...] = ()
+) -> tuple[int, str, str]:
+    """(exit code, normalised stderr, raw stdout+stderr) of ``autotag <case>`` run in this process."""
+    for name in ENV_NAMES:
+        mp.delenv(name, raising=False)
+    mp.setenv("XDG_CONFIG_HOME", str(tmp / "xdg-config"))
+    mp.setenv("XDG_DATA_HOME", str(tmp / "xdg-data"))
+    ctx = Ctx(tmp, mp, servers)
+    argv = [*extra, *case.setup(ctx)]
+    out, err = io.StringIO(), io.StringIO()
+    with redirect_stdout(out), redirect_stderr(err):
+        code = main(argv)
+    return code, normalise(err.getvalue().strip(), ctx), out.getvalue() + err.getvalue()
+
+
+DOC = Path(__file__).resolve().parents[2] / "docs" / "errors.md"
+
+
+def doc_rows() -> dict[str, tuple[str, int, str]]:
+    """case id -> (command, exit code, message) from the table in docs/errors.md."""
+    rows: dict[str, tuple[str, int, str]] = {}
+    for line in DOC.read_text(encoding="utf-8").splitlines():
+        if not line.startswith("| `") or line.count("|") < 6:
+            continue
+        cells = [c.strip() for c in line.strip().strip("|").split(" | ")]
+        case_id, _what, command, code, message = cells[0].strip("`"), cells[1], cells[2], cells[3], cells[4]
+        rows[case_id] = (command.strip("`"), int(code), message.replace("\\|", "|"))
+    return rows
+
+
+def table_row(case: Case, code: int, message: str) -> str:
+    return f"| `{case.id}` | {case.what} | `{case.command}` | {code} | {message.replace('|', chr(92) + '|')} |"
+
+
+if __name__ == "__main__":
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as top, running_servers(Path(top)) as srv:
+        for i, case in enumerate(CASES):
+            tmp = Path(top) / f"case{i}"
+            tmp.mkdir()
+            with pytest.MonkeyPatch.context() as patch:
+                code, message, _raw = run_case(case, tmp, srv, patch)
+            print(table_row(case, code, message))
