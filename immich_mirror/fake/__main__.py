@@ -14,7 +14,7 @@ import uvicorn
 from immich_mirror.fake.faults import FaultPlan
 from immich_mirror.fake.generate import generate_library
 from immich_mirror.fake.library import FakeLibrary
-from immich_mirror.fake.runner import bind_socket, build_app, default_key
+from immich_mirror.fake.runner import NoDelayH11Protocol, bind_socket, build_app, default_key
 from immich_mirror.fake.state import SUPPORTED_VERSIONS
 from immich_mirror.fake.statefile import read_state
 
@@ -70,7 +70,8 @@ def main(argv: list[str] | None = None) -> int:
     host, port = sock.getsockname()[:2]
     key = args.api_key or default_key(library)
     print(f"fake Immich {version} at http://{host}:{port} api-key {key}", flush=True)
-    config = uvicorn.Config(build_app(library, version, faults), log_level="warning", lifespan="off")
+    config = uvicorn.Config(build_app(library, version, faults), log_level="warning", lifespan="off",
+                            http=NoDelayH11Protocol)
     uvicorn.Server(config).run(sockets=[sock])
     return 0
 
