@@ -110,9 +110,10 @@ def bench_size(n: int, tmp: Path, rows: list[Row], details: dict[str, Any], *, c
         first_run = stage("run", url=url, key=key, db=db)
         # The push bumps updatedAt of every asset it tagged (Immich's sidecar jobs), so the next run
         # re-reads them once; the run after that is the "nothing changed" one.
-        absorb = stage("run", url=url, key=key, db=db)
-        # "Nothing changed" means nothing within the sync's overlap window either.
+        # "Nothing changed" means: the last change is older than the sync's overlap window when the
+        # run before starts, so that run re-reads the push's bumps and the next one reads nothing.
         time.sleep(OVERLAP.total_seconds() + 1)
+        absorb = stage("run", url=url, key=key, db=db)
         second_run = stage("run", url=url, key=key, db=db)
         writes = first_run["push"]["requests"]
         rows.append(

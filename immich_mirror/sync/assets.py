@@ -50,17 +50,19 @@ def write_page(conn: Connection, ctx: SyncContext, items: list[dict[str, Any]], 
             f"UPDATE assets SET synced_run = ? WHERE id IN ({_in_clause(len(ids))})", (ctx.run_id, *ids)
         )
         return
-    existing: dict[str, str] = dict(
-        conn.exec_driver_sql(
-            f"SELECT id, raw FROM assets WHERE id IN ({_in_clause(len(ids))})", tuple(ids)
-        ).all()
-    )
+    existing: dict[str, str] = {}
+    if not ctx.mirror_was_empty:  # a first sync has nothing to compare with: skip the lookup
+        existing = dict(
+            conn.exec_driver_sql(f"SELECT id, raw FROM assets WHERE id IN ({_in_clause(len(ids))})", tuple(ids)).all()
+        )
     rows = []
     unchanged = []
     for asset_id, item in page.items():
         raw = dump(item)
         old = existing.get(asset_id)
-        if old is None:
+        if old is None and asset_id in ctx.changed_assets:
+            pass  # a first sync meeting a row again on a later page: already counted
+        elif old is None:
             ctx.stats.assets.added += 1
         elif old.encode() == raw:
             unchanged.append(asset_id)
@@ -130,6 +132,7 @@ def _server_counts_differ(ctx: SyncContext) -> bool:
 def sync_assets(ctx: SyncContext, server_now: datetime) -> None:
     with ctx.engine.connect() as conn:
         mark = get_state(conn, WATERMARK_KEY)
+        ctx.mirror_was_empty = conn.exec_driver_sql("SELECT 1 FROM assets LIMIT 1").first() is None
     updated_after = None if (ctx.full or mark is None) else parse_ts(mark) - OVERLAP
     _walk(ctx, updated_after, with_exif=True, mark_only=False)
     if updated_after is None:

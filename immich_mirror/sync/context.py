@@ -53,6 +53,7 @@ class SyncContext:
     stats: SyncStats = field(default_factory=SyncStats)
     # Assets whose row changed in this run (new, changed, trashed, restored): their tags are re-read.
     changed_assets: set[str] = field(default_factory=set)
+    mirror_was_empty: bool = False
 
     def keeps(self, item_owner: str | None) -> bool:
         return self.include_partners or item_owner == self.owner_id

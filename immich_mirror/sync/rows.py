@@ -48,6 +48,8 @@ def iso_utc(value: Any) -> str | None:
         return None
     if value.endswith("Z") and len(value) == 24:
         return value  # already the canonical form: the common case, skip parsing
+    if len(value) == 25 and value.endswith("+00:00"):
+        return value[:19] + ".000Z"  # EXIF dates in UTC, whole seconds: the next most common form
     try:
         dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
@@ -94,7 +96,9 @@ def asset_row(item: dict[str, Any], raw: bytes, run_id: int) -> tuple[Any, ...]:
 
 
 def dump(item: Any) -> bytes:
-    return orjson.dumps(item, option=orjson.OPT_SORT_KEYS)
+    # Key order as the server sent it: one server always sends the same order, so equal payloads
+    # give equal bytes, and sorting would only cost time on every asset.
+    return orjson.dumps(item)
 
 
 def ts(value: datetime | None) -> str | None:
