@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -95,7 +96,10 @@ def test_people_only_where_a_test_put_them() -> None:
 
 
 def test_updated_after_is_inclusive_and_catches_changes() -> None:
-    lib = FakeLibrary()
+    # One second per reading of the clock, so x and y are stamped apart.
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    seconds = itertools.count()
+    lib = FakeLibrary(clock=lambda: start + timedelta(seconds=next(seconds)))
     x = lib.add_asset("x.jpg")
     y = lib.add_asset("y.jpg")
     c = client(lib)
