@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import Connection, text
 
 from immich_mirror.sync.context import OVERLAP, SyncContext, get_state, parse_ts, set_state
+from immich_mirror.sync.prefetch import prefetched
 from immich_mirror.sync.rows import ASSET_COLUMNS, asset_row, dump, iso_utc
 
 WATERMARK_KEY = "assets.watermark"
@@ -82,9 +83,10 @@ def write_page(conn: Connection, ctx: SyncContext, items: list[dict[str, Any]], 
 
 def _walk(ctx: SyncContext, updated_after: datetime | None, *, with_exif: bool, mark_only: bool) -> int:
     seen = 0
-    for items in ctx.client.search_assets(
+    pages = ctx.client.search_assets(
         visibility=None, with_deleted=True, updated_after=updated_after, with_exif=with_exif, size=1000
-    ):
+    )
+    for items in prefetched(pages):
         with ctx.engine.begin() as conn:
             write_page(conn, ctx, items, mark_only=mark_only)
         seen += len(items)
