@@ -32,8 +32,10 @@ ROOT = Path(__file__).resolve().parent.parent
 Row = tuple[str, str, str, str, str]  # what, ours, floor, ratio, target
 
 
-def stage(name: str, *, url: str = "", key: str = "", db: Path | None = None) -> dict[str, Any]:
-    cmd = [sys.executable, "-m", "bench.stage", name, "--url", url, "--key", key]
+def stage(
+    name: str, *, url: str = "", key: str = "", db: Path | None = None, extra: tuple[str, ...] = ()
+) -> dict[str, Any]:
+    cmd = [sys.executable, "-m", "bench.stage", name, "--url", url, "--key", key, *extra]
     if db is not None:
         cmd += ["--db", str(db)]
     out = subprocess.run(cmd, check=True, capture_output=True, text=True, cwd=ROOT).stdout
@@ -143,8 +145,15 @@ def bench_size(n: int, tmp: Path, rows: list[Row], details: dict[str, Any], *, c
                 "",
             )
         )
-        rows.append((f"run {label}: nothing changed (for longer than the {OVERLAP.seconds} s sync overlap)",
-                     f"{second_run['seconds']:.2f} s", "-", "-", "<= 5 s"))
+        rows.append(
+            (
+                f"run {label}: nothing changed (for longer than the {OVERLAP.seconds} s sync overlap)",
+                f"{second_run['seconds']:.2f} s",
+                "-",
+                "-",
+                "<= 5 s",
+            )
+        )
         details[f"core_{n}"] = {
             "classify": classify,
             "floor": floor,
@@ -184,23 +193,59 @@ def bench_million(n: int, tmp: Path, rows: list[Row], details: dict[str, Any]) -
 
 
 def bench_lost_writes(n: int, tmp: Path, rows: list[Row], details: dict[str, Any]) -> None:
-    """Push ~n marker changes to a fake that loses quick successive writes (API-NOTES 0b)."""
-    lib = generate_library(n, seed=2, lost_writes_rate=0.1, lost_writes_window_ms=1000, jobs="async")
-    lib.job_delay_s = 0.02
-    with running_fake_server(lib) as (url, key):
-        db = tmp / f"lost-{n}.db"
-        result = stage("run", url=url, key=key, db=db)
-    push = result["push"]
-    rows.append(
-        (
-            f"push {n // 1000}k with lost writes on: {push['sent']} changes",
-            f"{push['requests']} write requests, {push['rounds']} verify round(s), {result['seconds']:.1f} s",
-            "-",
-            "-",
-            f"lost {push['writes_lost']}, re-applied {push['writes_reapplied']}, still lost {push['still_lost']}",
+    """~n marker changes that each need two writes to one asset, on a fake that loses racing writes.
+
+    A first run marks the library; then half the unclassified assets are put in two date albums, so
+    the measured run must add the conflict marker and remove the unknown one on each (API-NOTES 0b).
+    The fake runs each write's jobs half a second later, like a busy server. Variants: an admin key
+    (the pusher waits for the queues), a user key (it waits per asset touched, here 2 ms), and a user
+    key with no waiting at all, where losses happen after the pusher verified and the next run's sync
+    finds and repairs them.
+    """
+    variants = [
+        ("admin key, waits for the queues", True, ("--settle-per-asset", "0.002")),
+        ("user key, waits 2 ms per asset", False, ("--settle-per-asset", "0.002")),
+        ("user key, no waiting at all", False, ("--settle-per-asset", "0")),
+    ]
+    for how, admin, extra in variants:
+        lib = generate_library(n, seed=2, lost_writes_rate=0.1, lost_writes_window_ms=1000, jobs="async")
+        lib.job_delay_s = 0.5
+        lib.users[lib.owner_id].is_admin = admin
+        with running_fake_server(lib) as (url, key):
+            db = tmp / f"lost-{n}-{len(rows)}.db"
+            stage("run", url=url, key=key, db=db, extra=extra)
+            lib.settle()
+            unknown = lib.tag_by_value("autotag_output_unknown")
+            moved = sorted(lib.tag_members[unknown.id])[::2] if unknown else []
+            dated = sorted((a for a in lib.albums.values() if a.name[:4].isdigit()), key=lambda a: a.name)[:2]
+            for album in dated:
+                lib.add_to_album(album.id, moved)
+            lost_before = lib.lost_writes
+            result = stage("run", url=url, key=key, db=db, extra=extra)
+            lib.settle()
+            lost_on_server = lib.lost_writes - lost_before
+            time.sleep(OVERLAP.total_seconds() + 1) if lost_on_server else None
+            repair = stage("run", url=url, key=key, db=db, extra=extra) if lost_on_server else None
+        push = result["push"]
+        found = (
+            f"lost in verify round 1: {push['writes_lost']}, re-applied {push['writes_reapplied']}, "
+            f"still lost after the last round: {push['still_lost']}"
         )
-    )
-    details[f"lost_{n}"] = result
+        if repair is not None:
+            found += (
+                f"; {lost_on_server} lost after the pusher verified, all found and re-applied by the next run "
+                f"({repair['push']['sent']} changes)"
+            )
+        rows.append(
+            (
+                f"push {push['sent']} marker changes (two per asset), lost writes on, {how}",
+                f"{push['requests']} write requests, {push['rounds']} verify round(s), {result['seconds']:.1f} s",
+                "-",
+                "-",
+                found,
+            )
+        )
+        details[f"lost_{n}_{len(rows)}"] = {"run": result, "lost_on_server": lost_on_server, "repair": repair}
 
 
 def write_table(rows: list[Row], argv: list[str]) -> str:

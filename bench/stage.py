@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from autotag import session as ops
-from autotag.config import AutotagConfig
+from autotag.config import AutotagConfig, PushConfig
 from autotag.plan import install_rules, plan_summary
 from autotag.session import Session
 from immich_mirror.api.client import open_client
@@ -103,8 +103,11 @@ def stage_floor(db: Path) -> dict[str, Any]:
     return {"seconds": time.perf_counter() - t0, "adds": adds, "removes": removes}
 
 
-def stage_run(url: str, key: str, db: Path) -> dict[str, Any]:
-    session = Session(cfg=AutotagConfig(), db_path=db, client_factory=lambda: open_client(url, key))
+def stage_run(url: str, key: str, db: Path, *, settle_per_asset: float | None = None) -> dict[str, Any]:
+    cfg = AutotagConfig()
+    if settle_per_asset is not None:  # how long a user key (no queue access) waits per asset touched
+        cfg = cfg.model_copy(update={"push": PushConfig(settle_seconds_per_asset=settle_per_asset)})
+    session = Session(cfg=cfg, db_path=db, client_factory=lambda: open_client(url, key))
     t0 = time.perf_counter()
     result = ops.run(session)
     client = session.client
@@ -122,6 +125,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--url", default="")
     parser.add_argument("--key", default="")
     parser.add_argument("--db", type=Path, default=Path("bench.db"))
+    parser.add_argument("--settle-per-asset", type=float, default=None)
     args = parser.parse_args(argv)
     if args.stage == "raw":
         result = stage_raw(args.url, args.key)
@@ -132,7 +136,7 @@ def main(argv: list[str] | None = None) -> int:
     elif args.stage == "floor":
         result = stage_floor(args.db)
     else:
-        result = stage_run(args.url, args.key, args.db)
+        result = stage_run(args.url, args.key, args.db, settle_per_asset=args.settle_per_asset)
     result["peak_rss_mb"] = round(peak_mb(), 1)
     json.dump(result, sys.stdout)
     return 0
