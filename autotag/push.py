@@ -296,9 +296,10 @@ class Pusher:
             if res is None or res.success or (res.error in done_errors):
                 ok.append(row)
             elif res.error == "no_permission":
-                self._failed(
-                    [row], PermissionDenied(f"no permission to change asset {row.asset_id}"), dead=True
-                )
+                # Per id, Immich means the asset, not the key: it is someone else's (API-NOTES 1c, 1d).
+                needed = "asset.share" if row.kind.startswith("album") else "asset.update"
+                message = f"no permission on asset {row.asset_id}: needs {needed} on it (is it another user's?)"
+                self._failed([row], PermissionDenied(message, permission=needed), dead=True)
             else:
                 self._failed(
                     [row], ApiError(f"Immich answered {res.error} for asset {row.asset_id}"), dead=True

@@ -3,11 +3,7 @@
 Both the HTTP handlers and tests of the sync code change the "server" through the public methods
 here, so the side effects the real Immich has (API-NOTES section 0b) happen the same way for
 both: which timestamps move, and which changes wait for the background jobs (sidecar write, then
-metadata re-extraction) before they show.
-
-Jobs are a queue. `jobs="immediate"` (default) drains it after every change, so simple tests never
-wait; `"manual"` drains only on `settle()`; `"async"` drains jobs once `job_delay_s` has passed
-(checked at every request and by `settle()`), which is what a client meets on a real server.
+metadata re-extraction) before they show. The job queue and its modes live in `store.py`.
 """
 
 from __future__ import annotations
