@@ -15,6 +15,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from autotag import session as ops
 from autotag.config import AutotagConfig, PushConfig
 from autotag.plan import install_rules, plan_summary
@@ -84,9 +86,14 @@ def stage_sync(url: str, key: str, db: Path) -> dict[str, Any]:
     return {"seconds": time.perf_counter() - t0, "requests": summary.requests, "line": summary.line()}
 
 
-def stage_classify(db: Path) -> dict[str, Any]:
+def stage_classify(db: Path, *, all_features: bool = False) -> dict[str, Any]:
     engine = open_db(db)
     cfg = AutotagConfig()
+    if all_features:  # the demo's config: every organiser feature on
+        from autotag.config import parse_config
+        from autotag.demo import demo_config_text
+
+        cfg = parse_config(yaml.safe_load(demo_config_text()))
     t0 = time.perf_counter()
     install_rules(engine, cfg)
     with engine.connect() as conn:
@@ -126,13 +133,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--key", default="")
     parser.add_argument("--db", type=Path, default=Path("bench.db"))
     parser.add_argument("--settle-per-asset", type=float, default=None)
+    parser.add_argument("--all-features", action="store_true")
     args = parser.parse_args(argv)
     if args.stage == "raw":
         result = stage_raw(args.url, args.key)
     elif args.stage == "sync":
         result = stage_sync(args.url, args.key, args.db)
     elif args.stage == "classify":
-        result = stage_classify(args.db)
+        result = stage_classify(args.db, all_features=args.all_features)
     elif args.stage == "floor":
         result = stage_floor(args.db)
     else:
