@@ -131,11 +131,17 @@ def _server_counts_differ(ctx: SyncContext) -> bool:
     return False
 
 
-def sync_assets(ctx: SyncContext, server_now: datetime) -> None:
+def updated_after(ctx: SyncContext) -> datetime | None:
+    """Where this run's walks start: None (everything) on --full or before the first complete walk."""
     with ctx.engine.connect() as conn:
         mark = get_state(conn, WATERMARK_KEY)
+    return None if (ctx.full or mark is None) else parse_ts(mark) - OVERLAP
+
+
+def sync_assets(ctx: SyncContext, since: datetime | None, server_now: datetime) -> None:
+    with ctx.engine.connect() as conn:
         ctx.mirror_was_empty = conn.exec_driver_sql("SELECT 1 FROM assets LIMIT 1").first() is None
-    updated_after = None if (ctx.full or mark is None) else parse_ts(mark) - OVERLAP
+    updated_after = since
     _walk(ctx, updated_after, with_exif=True, mark_only=False)
     if updated_after is None:
         _delete_unseen(ctx)

@@ -17,15 +17,13 @@ from immich_mirror.api.client import ImmichClient
 from immich_mirror.db.schema import SyncRun
 from immich_mirror.errors import ImmichMirrorError
 from immich_mirror.sync.albums import sync_albums
-from immich_mirror.sync.assets import WATERMARK_KEY, sync_assets
+from immich_mirror.sync.assets import sync_assets, updated_after
 from immich_mirror.sync.context import (
-    OVERLAP,
     ProgressFn,
     SyncContext,
     SyncStats,
     get_state,
     no_progress,
-    parse_ts,
     set_state,
 )
 from immich_mirror.sync.rows import now_iso
@@ -126,9 +124,7 @@ def run_sync(
         include_partners=include_partners,
         progress=progress,
     )
-    with engine.connect() as conn:
-        mark = get_state(conn, WATERMARK_KEY)
-    updated_after = None if (full or mark is None) else parse_ts(mark) - OVERLAP
+    since = updated_after(ctx)
     with engine.begin() as conn:
         # Rules scope assets to the key's owner in SQL, so the owner must live in the DB itself.
         set_state(conn, "owner_id", owner_id)
@@ -140,23 +136,12 @@ def run_sync(
     try:
         # The server's clock (HTTP Date), not ours: watermarks are compared with its updatedAt.
         server_now = client.last_server_date or datetime.now(UTC)
-        sync_assets(ctx, server_now)
+        sync_assets(ctx, since, server_now)
         sync_albums(ctx)
-        sync_tags(ctx, None if tags_pending else updated_after)
-    except ImmichMirrorError as exc:
-        _finish_run(
-            engine, run_id, ctx.stats, client.requests - req0, client.bytes_received - bytes0, exc.message
-        )
-        raise
-    except BaseException as exc:  # interrupted (Ctrl-C) or a bug: record it, then let it propagate
-        _finish_run(
-            engine,
-            run_id,
-            ctx.stats,
-            client.requests - req0,
-            client.bytes_received - bytes0,
-            f"{type(exc).__name__}: {exc}",
-        )
+        sync_tags(ctx, None if tags_pending else since)
+    except BaseException as exc:  # a known error, Ctrl-C or a bug: record it, then let it propagate
+        error = exc.message if isinstance(exc, ImmichMirrorError) else f"{type(exc).__name__}: {exc}"
+        _finish_run(engine, run_id, ctx.stats, client.requests - req0, client.bytes_received - bytes0, error)
         raise
     requests = client.requests - req0
     nbytes = client.bytes_received - bytes0
