@@ -309,7 +309,7 @@ class Pusher:
     def _failed(self, rows: list[OutboxRow], exc: Exception, *, dead: bool = False) -> None:
         log.warning("%d mutation(s) failed: %s", len(rows), exc)
         with self.engine.begin() as conn:
-            mark_failed(conn, [r.id for r in rows], str(exc), dead=dead)
+            mark_failed(conn, [r.id for r in rows if r.id], str(exc), dead=dead)
         if dead:
             self.result.dead += len(rows)
         else:
@@ -319,11 +319,12 @@ class Pusher:
         """Confirmed by the server: mark sent, write the effect into the mirror, log the change."""
         if not rows:
             return
+        queued = [r.id for r in rows if r.id]  # id 0: a re-applied write, which has no outbox row
         with self.engine.begin() as conn:
-            mark_sent(conn, [r.id for r in rows])
+            mark_sent(conn, queued)
             apply_to_mirror(conn, rows, self._tag_ids)
             record_changes(conn, self.run_id, [change_of(r, note) for r in rows])
-        self.result.sent += len(rows)
+        self.result.sent += len(queued)
 
     # ----------------------------------------------------------------- verify
     def _members(self, tag_id: str) -> set[str]:
@@ -363,33 +364,12 @@ class Pusher:
             self._reapply(lost_adds, lost_removes)
 
     def _reapply(self, adds: list[OutboxRow], removes: list[OutboxRow]) -> None:
-        # Same waves as the first pass: additions, settle, removals.
+        # The same waves as the first pass (they settle between themselves), logged as re-applied.
+        note = "re-applied after a lost write"
         if adds:
-            by_asset: dict[str, set[str]] = defaultdict(set)
-            for row in adds:
-                by_asset[row.asset_id or ""].add(self._tag_ids[row.target])
-            groups: dict[frozenset[str], list[str]] = defaultdict(list)
-            for asset_id, tags in by_asset.items():
-                groups[frozenset(tags)].append(asset_id)
-            for tag_set, assets in groups.items():
-                for chunk in _chunks(assets, self.settings.chunk_size):
-                    self.client.tag_assets_bulk(sorted(tag_set), chunk)
-                    self.result.requests += 1
-                    self._unsettled.update(chunk)
+            self._apply_tag_adds(adds, note=note)
         if removes:
-            self._before_wave(r.asset_id or "" for r in removes)
-            by_tag: dict[str, list[str]] = defaultdict(list)
-            for row in removes:
-                by_tag[self._tag_ids[row.target]].append(row.asset_id or "")
-            for tag_id, assets in by_tag.items():
-                for chunk in _chunks(assets, self.settings.chunk_size):
-                    self.client.untag_assets(tag_id, chunk)
-                    self.result.requests += 1
-                    self._unsettled.update(chunk)
-        with self.engine.begin() as conn:
-            record_changes(
-                conn, self.run_id, [change_of(r, "re-applied after a lost write") for r in adds + removes]
-            )
+            self._apply_tag_removes(removes, note=note)
 
     def _record_lost(self, rows: list[OutboxRow]) -> None:
         """Make the mirror say what the server has, so the next plan asks for these again."""
@@ -434,10 +414,9 @@ class Pusher:
                 if wave:
                     apply(wave)
                 self.progress("push", self.result.sent, total)
+            self.verify()
         except _Stopped:
             self.result.interrupted = True
-            return self.result
-        self.verify()
         return self.result
 
 
