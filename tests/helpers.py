@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine, text
@@ -14,6 +16,22 @@ from immich_mirror.fake.library import FakeLibrary
 
 VERSIONS = ("2.7.5", "3.1.0", "3.2.2")
 API_KEY = "fake-api-key"
+
+
+def stepping_clock(step: timedelta = timedelta(milliseconds=1)) -> Callable[[], datetime]:
+    """A clock that moves `step` forward on every reading, so two changes never share a millisecond.
+
+    Tests that compare change times must not depend on the wall clock: on a fast machine two writes land in
+    the same millisecond, and the fake (like Postgres' now()) stamps them alike.
+    """
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+
+    def read() -> datetime:
+        nonlocal now
+        now += step
+        return now
+
+    return read
 
 
 def fake_client(

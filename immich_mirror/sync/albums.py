@@ -5,9 +5,15 @@ Album membership never reaches an asset's ``updatedAt`` (API-NOTES 0b). What doe
 ``assetCount``. The mirror stores that triple in ``albums.members_key`` when it lists an album's
 members, and lists them again only when the server's triple differs. A removal that leaves every
 part of the triple unchanged is not visible this way; ``--full`` re-lists every album.
+
+Two changes stamped in the same millisecond (Postgres stamps a transaction's rows with its start time)
+can leave the triple the mirror saw in place, so an album stamped inside the asset walk's overlap window
+(``since``) is listed again too: the same window that protects the asset walk protects the members.
 """
 
 from __future__ import annotations
+
+from datetime import datetime
 
 from sqlalchemy import text
 
@@ -69,7 +75,15 @@ def sync_album_members(ctx: SyncContext, album: Album) -> None:
     ctx.stats.album_links.removed += len(removed)
 
 
-def sync_albums(ctx: SyncContext) -> None:
+def _recent(album: Album, since: datetime | None) -> bool:
+    """Stamped at or after `since`: a later change may share the stamp the mirror already saw."""
+    if since is None:
+        return True
+    stamps = (album.updated_at, album.last_modified_asset_timestamp)
+    return any(s is not None and s >= since for s in stamps)
+
+
+def sync_albums(ctx: SyncContext, since: datetime | None) -> None:
     owned = ctx.client.list_albums()
     shared = ctx.client.list_albums(shared_with_me=True)
     server: dict[str, tuple[Album, bool]] = {a.id: (a, True) for a in owned}
@@ -93,7 +107,7 @@ def sync_albums(ctx: SyncContext) -> None:
     stale = [
         album
         for album_id, (album, _) in server.items()
-        if ctx.full or album_id not in known or known[album_id][1] != album_members_key(album)
+        if album_id not in known or known[album_id][1] != album_members_key(album) or _recent(album, since)
     ]
     for done, album in enumerate(stale, 1):
         sync_album_members(ctx, album)

@@ -75,6 +75,7 @@ def write_page(conn: Connection, ctx: SyncContext, items: list[dict[str, Any]], 
     if rows:
         conn.exec_driver_sql(UPSERT_SQL, rows)
     if unchanged:
+        ctx.recent_assets.update(unchanged)
         conn.exec_driver_sql(
             f"UPDATE assets SET synced_run = ? WHERE id IN ({_in_clause(len(unchanged))})",
             (ctx.run_id, *unchanged),

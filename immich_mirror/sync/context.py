@@ -53,6 +53,10 @@ class SyncContext:
     stats: SyncStats = field(default_factory=SyncStats)
     # Assets whose row changed in this run (new, changed, trashed, restored): their tags are re-read.
     changed_assets: set[str] = field(default_factory=set)
+    # Assets the walk returned unchanged. Their stamp lies inside the overlap window, so a change that
+    # committed after the last read with the same millisecond stamp would look like no change at all;
+    # a tag write shows nowhere else in the payload, so their tags are re-read as well.
+    recent_assets: set[str] = field(default_factory=set)
     mirror_was_empty: bool = False
 
     def keeps(self, item_owner: str | None) -> bool:

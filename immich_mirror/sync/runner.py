@@ -137,7 +137,7 @@ def run_sync(
         # The server's clock (HTTP Date), not ours: watermarks are compared with its updatedAt.
         server_now = client.last_server_date or datetime.now(UTC)
         sync_assets(ctx, since, server_now)
-        sync_albums(ctx)
+        sync_albums(ctx, since)
         sync_tags(ctx, None if tags_pending else since)
     except BaseException as exc:  # a known error, Ctrl-C or a bug: record it, then let it propagate
         error = exc.message if isinstance(exc, ImmichMirrorError) else f"{type(exc).__name__}: {exc}"

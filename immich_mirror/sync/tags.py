@@ -130,7 +130,7 @@ def sync_tags(ctx: SyncContext, updated_after: datetime | None) -> None:
         matched = _matches(ctx, tags, None)
         _replace_links(ctx, {a: direct_tags(m, children) for a, m in matched.items()}, everything=True)
     else:
-        changed = set(ctx.changed_assets)
+        changed = ctx.changed_assets | ctx.recent_assets
         if len(changed) <= FEW_ASSETS:
             # Exact direct tags, and cheaper than one search per tag for a handful of assets.
             known = {t.id for t in tags}

@@ -11,6 +11,7 @@ from starlette.testclient import TestClient
 
 from immich_mirror.fake import FakeLibrary, create_app
 from immich_mirror.fake.generate import generate_library
+from tests.helpers import stepping_clock
 
 KEY = {"x-api-key": "fake-api-key"}
 
@@ -136,7 +137,7 @@ def test_album_lists_per_version() -> None:
 
 @pytest.mark.parametrize("version", ["2.7.5", "3.1.0"])
 def test_album_side_effects(version: str) -> None:
-    lib = FakeLibrary(version=version)
+    lib = FakeLibrary(version=version, clock=stepping_clock())
     a, b = lib.add_asset("a.jpg"), lib.add_asset("b.jpg")
     album = lib.create_album("A", [a.id])
     asset_updated = b.updated_at
@@ -156,7 +157,7 @@ def test_album_side_effects(version: str) -> None:
 
 
 def test_tag_write_bumps_asset_after_jobs_and_tag_at_once() -> None:
-    lib = FakeLibrary(jobs="manual")
+    lib = FakeLibrary(jobs="manual", clock=stepping_clock())
     asset = lib.add_asset("a.jpg")
     tag = lib.create_tag("meme")
     before_asset, before_tag = asset.updated_at, tag.updated_at

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from starlette.testclient import TestClient
 
 from immich_mirror.fake import FakeLibrary, create_app
+from tests.helpers import stepping_clock
 
 
 class ManualClock:
@@ -91,7 +92,7 @@ def test_untag_updates_the_sidecar() -> None:
 
 
 def test_async_jobs_show_in_queues_until_settled() -> None:
-    lib = FakeLibrary(jobs="async", job_delay_s=60)
+    lib = FakeLibrary(jobs="async", job_delay_s=60, clock=stepping_clock())
     c = TestClient(create_app(lib), headers={"x-api-key": "fake-api-key"})
     asset = lib.add_asset("x.jpg")
     tag = lib.create_tag("meme")

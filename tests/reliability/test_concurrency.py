@@ -68,9 +68,9 @@ def test_lock_taken_mid_sync_is_one_line(tmp_path: Path, monkeypatch: pytest.Mon
     held: list[sqlite3.Connection] = []
     real = sync_runner.sync_albums
 
-    def albums_after_someone_else_took_the_lock(ctx: object) -> None:
+    def albums_after_someone_else_took_the_lock(ctx: object, since: object) -> None:
         held.append(hold_write_lock(db))
-        real(ctx)  # type: ignore[arg-type]
+        real(ctx, since)  # type: ignore[arg-type]
 
     monkeypatch.setattr(sync_runner, "sync_albums", albums_after_someone_else_took_the_lock)
     with running_fake_server(lib) as (url, key):

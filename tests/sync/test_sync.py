@@ -162,3 +162,21 @@ def test_interrupted_sync_resumes_and_converges(library: FakeLibrary, engine: En
         assert conn.execute(text("SELECT status FROM sync_runs")).scalar() == "failed"
     run_sync(client, engine)
     assert_mirror_equals_server(engine, library)
+
+
+def test_changes_stamped_in_the_millisecond_the_mirror_already_saw(engine: Engine, version: str) -> None:
+    # Postgres stamps rows with their transaction's start: a change that commits after our read can carry
+    # the very stamp we read. A frozen clock makes every change share one stamp: nothing may be missed.
+    frozen = datetime.now(UTC).replace(microsecond=0)
+    library = FakeLibrary(seed=2, clock=lambda: frozen)
+    ids = [library.add_asset(f"{i}.jpg").id for i in range(6)]
+    album = library.create_album("2019-06-01 Beach", asset_ids=ids[:2])
+    tag = library.create_tag("autotag_input_meme")
+    client = fake_client(library, version)
+    run_sync(client, engine)
+    # Same album stamp, same count, same last-modified stamp; an asset's tag and nothing else.
+    library.remove_from_album(album.id, ids[:1])
+    library.add_to_album(album.id, ids[2:3])
+    library.tag_assets([tag.id], ids[3:4])
+    run_sync(client, engine)
+    assert_mirror_equals_server(engine, library)
