@@ -229,14 +229,11 @@ def classify(
 ) -> None:
     """Classify every asset by the rules and queue the marker changes in the outbox."""
     from autotag import session as ops
-    from autotag.plan import plan_rows
 
     s = with_links(writer(), exclude, only)
-    result = ops.classify(s, dry_run=dry_run)
-    with s.engine.connect() as conn:
-        rows = list(plan_rows(conn, None if as_json else limit))
+    result = ops.classify(s, dry_run=dry_run, preview=None if as_json else limit)
     base = s.cfg.immich.url or ""
-    render.plan(out, result, rows, base=base, as_json=as_json, limit=limit)
+    render.plan(out, result, result.rows, base=base, as_json=as_json, limit=limit)
 
 
 @app.command()

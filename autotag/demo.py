@@ -77,7 +77,6 @@ def main(argv: list[str] | None = None) -> int:
             ("mirror the library into SQLite", ["sync"]),
             ("what would change", ["classify", "--dry-run", "--limit", "12"]),
             ("sync + classify + push", ["run"]),
-            ("changes that follow from the first run's (a new album's duplicates, ...)", ["run"]),
             ("nothing left to do", ["run"]),
         ]
         for title, step in steps:

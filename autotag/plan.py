@@ -134,9 +134,9 @@ def plan_summary(conn: Connection, plan_source: str = "plan") -> PlanSummary:
     return PlanSummary(statuses=statuses, rules=rules, kinds=kinds)
 
 
-def plan_rows(conn: Connection, limit: int | None = None) -> Iterator[PlanRow]:
+def plan_rows(conn: Connection, limit: int | None = None, *, source: str = "plan") -> Iterator[PlanRow]:
     """The plan, ordered by kind, target and asset so that a dry run reads the same twice."""
-    sql = f"SELECT {', '.join(PLAN_COLUMNS)} FROM plan ORDER BY kind, target, asset_id"
+    sql = f"SELECT {', '.join(PLAN_COLUMNS)} FROM {source} ORDER BY kind, target, asset_id"
     result = (
         conn.execute(text(sql + " LIMIT :limit"), {"limit": limit})
         if limit is not None

@@ -15,10 +15,11 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, text
 
+from autotag.closure import PLAN_TABLE, materialize_plan
 from autotag.config import AutotagConfig
 from autotag.links import apply_scope
 from autotag.outbox import EnqueueResult, counts_by_state, enqueue_plan, finish_run, start_run
-from autotag.plan import PlanSummary, install_rules, plan_summary
+from autotag.plan import PlanRow, PlanSummary, install_rules, plan_rows, plan_summary
 from autotag.push import Pusher, PushResult, PushSettings
 from autotag.undo import enqueue_undo, last_run_with_changes, undo_items
 from immich_mirror.api.client import ImmichClient, open_client
@@ -81,6 +82,8 @@ class ClassifyResult:
     summary: PlanSummary
     enqueued: EnqueueResult | None
     run_id: int | None
+    rows: list[PlanRow] = field(default_factory=list)  # the first ``preview`` rows of the plan, in order
+    rounds: int = 1  # how many times the plan was asked before it stopped growing (autotag.closure)
 
 
 @dataclass
@@ -111,34 +114,41 @@ def sync(session: Session, *, full: bool = False) -> SyncSummary:
     )
 
 
-def classify(session: Session, *, dry_run: bool, skip_empty: bool = False) -> ClassifyResult:
-    """Compile the rules into views, read the plan, and (unless dry) make the outbox equal to it.
+def output_tags(cfg: AutotagConfig) -> list[str]:
+    """The tags the tool sets only as markers: nothing else reads them, so a plan never rehearses them."""
+    return [cfg.markers.unclassified, cfg.markers.conflict, cfg.duplicates.conflict_tag, cfg.album_dates.tag]
+
+
+def classify(
+    session: Session, *, dry_run: bool, skip_empty: bool = False, preview: int | None = 0
+) -> ClassifyResult:
+    """Compile the rules into views, close the plan, and (unless dry) make the outbox equal to it.
 
     ``skip_empty``: when the plan and the live outbox are both empty there is nothing to record, so no
-    run is started (``watch`` cycles that only saw their own writes come back).
+    run is started (``watch`` cycles that only saw their own writes come back). ``preview``: how many
+    plan rows to return for display (None: all).
     """
     engine = session.engine
     apply_scope(session)  # exclude:/only: links -> scope tables, before the views read them
     install_rules(engine, session.cfg)
     with engine.begin() as conn:
-        # The plan view is computed once: counted, then enqueued, from one materialized copy.
-        conn.exec_driver_sql("DROP TABLE IF EXISTS temp.plan_now")
-        conn.exec_driver_sql("CREATE TEMP TABLE plan_now AS SELECT * FROM plan")
-        conn.exec_driver_sql("CREATE INDEX temp.ix_plan_now_idem_key ON plan_now(idem_key)")
-        summary = plan_summary(conn, plan_source="temp.plan_now")
+        # The plan is computed (and closed) once: counted, shown, then enqueued from one materialized copy.
+        rounds = materialize_plan(conn, output_tags(session.cfg))
+        summary = plan_summary(conn, plan_source=PLAN_TABLE)
+        rows = [] if preview == 0 else list(plan_rows(conn, preview, source=PLAN_TABLE))
         if dry_run or (skip_empty and not summary.changes and not _live(conn)):
-            conn.exec_driver_sql("DROP TABLE temp.plan_now")
-            return ClassifyResult(summary, None, None)
+            conn.exec_driver_sql(f"DROP TABLE {PLAN_TABLE}")
+            return ClassifyResult(summary, None, None, rows, rounds)
         run_id = start_run(conn, "classify")
-        enqueued = enqueue_plan(conn, run_id, source="temp.plan_now")
-        conn.exec_driver_sql("DROP TABLE temp.plan_now")
+        enqueued = enqueue_plan(conn, run_id, source=PLAN_TABLE)
+        conn.exec_driver_sql(f"DROP TABLE {PLAN_TABLE}")
         finish_run(
             conn,
             run_id,
             "ok",
             {"enqueued": enqueued.added, "cancelled": enqueued.cancelled, "by_status": summary.statuses},
         )
-    return ClassifyResult(summary, enqueued, run_id)
+    return ClassifyResult(summary, enqueued, run_id, rows, rounds)
 
 
 def push_settings(cfg: AutotagConfig) -> PushSettings:
@@ -196,8 +206,8 @@ def run(session: Session, *, full: bool = False) -> RunResult:
                     for k, n in conn.exec_driver_sql("SELECT status, count(*) FROM classification GROUP BY status")
                 }
             )
-        classified = ClassifyResult(
-            dataclasses.replace(classified.summary, statuses=statuses), classified.enqueued, classified.run_id
+        classified = dataclasses.replace(
+            classified, summary=dataclasses.replace(classified.summary, statuses=statuses)
         )
     return RunResult(sync_summary, classified, pushed, time.monotonic() - started)
 
