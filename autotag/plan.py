@@ -33,8 +33,6 @@ class PlanSource:
     views: Mapping[str, str] = field(default_factory=dict)
     columns: Mapping[str, str] = field(default_factory=dict)
     prepare: Callable[[Connection], None] | None = None
-    # A view of idem_keys to drop from the whole plan (e.g. a marker made moot by a feature's change).
-    suppress: str | None = None
 
     def select(self) -> str:
         exprs = [self.columns.get(c, "NULL" if c in ("payload", "before") else c) for c in PLAN_COLUMNS]
@@ -49,11 +47,7 @@ MARKER_PLAN = PlanSource(view="marker_plan")
 
 
 def plan_view_sql(sources: Sequence[PlanSource]) -> str:
-    union = "\nUNION ALL\n".join(s.select() for s in sources)
-    suppress = [f"SELECT idem_key FROM {s.suppress}" for s in sources if s.suppress]
-    if not suppress:
-        return union
-    return f"SELECT * FROM ({union}) WHERE idem_key NOT IN ({' UNION '.join(suppress)})"
+    return "\nUNION ALL\n".join(s.select() for s in sources)
 
 
 def install_rules(engine: Engine, cfg: AutotagConfig, *, extra: Sequence[PlanSource] | None = None) -> None:

@@ -21,9 +21,6 @@ from autotag.features.common import (
     FEATURE_TABLES,
     SETTINGS_TABLE,
     album_name_views,
-    feature_classifies,
-    marker_fixes_sql,
-    suppressed_sql,
 )
 from autotag.plan import PLAN_COLUMNS, PlanSource
 from immich_mirror.errors import RuleError
@@ -45,7 +42,7 @@ FEATURES: tuple[Feature, ...] = (
     ("dates", lambda c: c.dates.enabled, dates.views, _no_wants, dates.write),
     ("tag_albums", lambda c: c.tag_albums.enabled, tag_albums.views, tag_albums.album_wants, tag_albums.write),
     ("folder_albums", lambda c: c.folder_albums.enabled, folders.views, folders.album_wants, folders.write),
-    # last: it judges assets by the albums and dates the features above are about to give them
+    # after dates: it judges assets by the dates that feature is about to give them
     ("album_dates", lambda c: c.album_dates.enabled, album_dates.views, _no_wants, album_dates.write),
 )
 
@@ -55,10 +52,11 @@ ALL_VIEWS = (
     *album_name_views([]),
     "albums_by_name_plan",
     "feature_changes",
+    "feature_plan",
+    # views of earlier versions, dropped so that no stale view is left in an older mirror
     "feature_classifies",
     "feature_suppressed",
     "feature_marker_fixes",
-    "feature_plan",
 )
 
 EMPTY_PLAN = "SELECT " + ", ".join(f"NULL AS {c}" for c in PLAN_COLUMNS) + " WHERE 0"
@@ -96,22 +94,17 @@ def feature_sources(cfg: AutotagConfig) -> list[PlanSource]:
     views: dict[str, str] = {}
     plans: list[str] = []
     wants: list[str] = []
-    for name, enabled, make_views, album_wants, _write in FEATURES:
-        if name == "album_dates" and wants:  # the albums wanted by name come first
-            views.update(album_name_views(wants))
-            views["albums_by_name_plan"] = ALBUM_ADD_PLAN
-            plans.append(f"SELECT {', '.join(PLAN_COLUMNS)} FROM albums_by_name_plan")
-            wants = []
+    for _name, enabled, make_views, album_wants, _write in FEATURES:
         if not enabled(cfg):
             continue
-        if name == "album_dates":
-            planned = [v for v in ("duplicates_plan", "albums_by_name_plan") if v in views]
-            made = album_dates.views(cfg, planned)
-        else:
-            made = make_views(cfg)
+        made = make_views(cfg)
         views.update(made)
         plans += [f"SELECT {', '.join(PLAN_COLUMNS)} FROM {v}" for v in made if v.endswith("_plan")]
         wants += album_wants(cfg)
+    if wants:  # albums wanted by name (folder albums, tag-album rules): found or created by name
+        views.update(album_name_views(wants))
+        views["albums_by_name_plan"] = ALBUM_ADD_PLAN
+        plans.append(f"SELECT {', '.join(PLAN_COLUMNS)} FROM albums_by_name_plan")
     if "feature_problems" not in views:
         views["feature_problems"] = NO_PROBLEMS
     if plans:
@@ -122,19 +115,14 @@ def feature_sources(cfg: AutotagConfig) -> list[PlanSource]:
         )
     else:
         views["feature_changes"] = EMPTY_PLAN
-    # Only these plans can classify an asset (dates and album-date tags cannot): read them alone.
-    classifying: list[str] = [v for v in ("duplicates_plan", "tag_albums_plan", "albums_by_name_plan") if v in views]
-    sql_views = [f"rule_sql_{i}" for i, rule in enumerate(cfg.rules) if rule.sql is not None]
-    views["feature_classifies"] = feature_classifies(classifying)
-    views["feature_suppressed"] = suppressed_sql(sql_views)
-    views["feature_marker_fixes"] = marker_fixes_sql(sql_views)
-    views["feature_plan"] = "SELECT * FROM feature_changes UNION ALL SELECT * FROM feature_marker_fixes"
+    # What a feature change leads to (an added album classifies, a classified twin follows, ...) is
+    # found by closing the plan (autotag.closure), not by views that look one step ahead.
+    views["feature_plan"] = "SELECT * FROM feature_changes"
     return [
         PlanSource(
             view="feature_plan",
             views=views,
             columns={"payload": "payload", "before": "before"},
-            suppress="feature_suppressed" if plans else None,
             prepare=partial(_prepare, cfg=cfg),
         )
     ]

@@ -9,8 +9,6 @@ the album is fixed.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from sqlalchemy import Connection
 
 from autotag.config import AutotagConfig
@@ -38,7 +36,7 @@ FROM (SELECT aa.asset_id AS asset_id, d.name AS name,
              substr({{day}}, 1, 10) AS day,
              d.first_day AS first_day, d.last_day AS last_day
       FROM album_date_albums AS d
-      JOIN ({{members}}) AS aa ON aa.album_id = d.album_id
+      JOIN album_assets AS aa ON aa.album_id = d.album_id
       JOIN assets AS a ON a.id = aa.asset_id{{planned_join}}
       WHERE aa.asset_id IN (SELECT asset_id FROM scope_assets)
       ORDER BY aa.asset_id, d.name) AS m
@@ -53,23 +51,17 @@ def write(conn: Connection, cfg: AutotagConfig) -> None:
     write_settings(conn, FEATURE, {"tag": a.tag, "max_days": a.max_days, "album_name_regex": a.album_name_regex})
 
 
-def views(cfg: AutotagConfig, planned_albums: Sequence[str] = ()) -> dict[str, str]:
-    """``planned_albums``: plan views whose ``album_add`` rows (to album ids) count as members already."""
-    # Judge assets by the date and albums they are about to get: one run, not two.
-    members = " UNION ".join(
-        ["SELECT album_id, asset_id FROM album_assets"]
-        + [f"SELECT target, asset_id FROM {v} WHERE kind = 'album_add' AND target NOT LIKE 'name:%'"
-           for v in planned_albums]
-    )
+def views(cfg: AutotagConfig) -> dict[str, str]:
+    # Judge assets by the date they are about to get (set_date is not rehearsed by autotag.closure,
+    # which takes care of the albums they are about to join).
     if cfg.dates.enabled:
         mismatches = ALBUM_DATE_MISMATCHES_TEMPLATE.format(
             day="coalesce(f.new_local, a.local_date_time, a.date_time_original)",
             planned_join="\n      LEFT JOIN date_fixes AS f ON f.asset_id = aa.asset_id",
-            members=members,
         )
     else:
         mismatches = ALBUM_DATE_MISMATCHES_TEMPLATE.format(
-            day="coalesce(a.local_date_time, a.date_time_original)", planned_join="", members=members
+            day="coalesce(a.local_date_time, a.date_time_original)", planned_join=""
         )
     return {
         "album_date_albums": ALBUM_DATE_ALBUMS,
