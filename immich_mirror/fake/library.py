@@ -16,7 +16,6 @@ from typing import Any
 
 from immich_mirror.fake.state import (
     MIME_TYPES,
-    Clock,
     FakeAlbum,
     FakeApiKey,
     FakeAsset,
@@ -39,26 +38,9 @@ __all__ = ["JOB_MODES", "FakeLibrary"]
 class FakeLibrary(TagStore):
     """State of one fake Immich server: users, keys, assets, albums, tags and pending jobs."""
 
-    def __init__(
-        self,
-        *,
-        clock: Clock | None = None,
-        version: str = "3.1.0",
-        jobs: str = "immediate",
-        job_delay_s: float = 0.5,
-        lost_writes_rate: float = 0.0,
-        lost_writes_window_ms: float = 1000.0,
-        seed: int = 0,
-        bootstrap: bool = True,
-        api_key: str = "fake-api-key",
-    ) -> None:
-        super().__init__(
-            clock=clock, version=version, jobs=jobs, job_delay_s=job_delay_s,
-            lost_writes_rate=lost_writes_rate, lost_writes_window_ms=lost_writes_window_ms, seed=seed,
-        )
-        if bootstrap:
-            owner = self.add_user("admin@example.com", "Fake Admin", is_admin=True, storage_label="admin")
-            self.add_api_key(owner.id, secret=api_key, name="fake")
+    def bootstrap(self, api_key: str) -> None:
+        owner = self.add_user("admin@example.com", "Fake Admin", is_admin=True, storage_label="admin")
+        self.add_api_key(owner.id, secret=api_key, name="fake")
 
     # -- users, keys, sharing -------------------------------------------------------------
 

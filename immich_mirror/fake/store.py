@@ -51,7 +51,10 @@ class LibraryState:
         lost_writes_rate: float = 0.0,
         lost_writes_window_ms: float = 1000.0,
         seed: int = 0,
+        bootstrap: bool = True,
+        api_key: str = "fake-api-key",
     ) -> None:
+        """``bootstrap``: start with an admin user owning the API key ``api_key`` (see `bootstrap`)."""
         if jobs not in JOB_MODES:
             raise ValueError(f"jobs must be one of {JOB_MODES}, not {jobs!r}")
         self.lock = threading.RLock()
@@ -82,6 +85,11 @@ class LibraryState:
         self._jobs: list[_Job] = []
         self._draining = False
         self._last_tag_write: dict[str, datetime] = {}
+        if bootstrap:
+            self.bootstrap(api_key)
+
+    def bootstrap(self, api_key: str) -> None:
+        """What a fresh server holds before any request: `FakeLibrary` adds its admin and key."""
 
     # -- jobs -----------------------------------------------------------------------------
 
