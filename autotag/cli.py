@@ -28,6 +28,7 @@ from autotag.session import Session
 from immich_mirror import config as mconf
 from immich_mirror.db.engine import translate_db_error
 from immich_mirror.errors import ConfigError, ImmichMirrorError
+from immich_mirror.urls import normalize_server_url
 
 app = typer.Typer(
     add_completion=False,
@@ -89,6 +90,10 @@ def load() -> AutotagConfig:
     path, named = mconf.config_path(state.config, os.environ)
     cfg = load_config(path if (named or path.exists()) else None, env=os.environ)
     if state.url:
+        try:
+            normalize_server_url(state.url)
+        except ConfigError as exc:
+            raise ConfigError(f"--url: {exc.message}") from None
         cfg = cfg.model_copy(update={"immich": cfg.immich.model_copy(update={"url": state.url})})
     if state.insecure:
         cfg = cfg.model_copy(update={"immich": cfg.immich.model_copy(update={"insecure": True})})
@@ -179,7 +184,8 @@ def doctor() -> None:
     """Check config, server, version, API key, permissions and the database path."""
     from autotag.doctor import run_checks
 
-    checks = run_checks(session())
+    config_file, _named = mconf.config_path(state.config, os.environ)
+    checks = run_checks(session(), config_file)
     render.checklist(out, checks)
     if any(not c.ok for c in checks):
         raise typer.Exit(1)

@@ -3,18 +3,25 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from autotag.session import Session
+from immich_mirror.api.dialect import MIN_VERSION, NEWEST_KNOWN
 from immich_mirror.db.migrate import open_db
 from immich_mirror.errors import (
     AuthenticationFailed,
+    ConfigError,
     ConnectionFailed,
     ImmichMirrorError,
-    UnsupportedServer,
+    NotImmich,
+    PermissionDenied,
+    UnexpectedResponse,
 )
+from immich_mirror.urls import normalize_server_url
 
-NEWEST_KNOWN = (3, 2)
-OLDEST_SUPPORTED = (2, 0)
+OLDEST_SUPPORTED = MIN_VERSION[:2]
+FIX_URL = "check the server URL: the address you open Immich at in a browser, e.g. http://host:2283"
+FIX_PROXY = "point the server URL straight at Immich, not at a login page or a proxy's other site"
 
 # permission -> what needs it (API-NOTES 1h, and the OpenAPI spec's x-immich-permission)
 REQUIRED = {
@@ -33,6 +40,7 @@ REQUIRED = {
 OPTIONAL = {
     "sharedLink.read": "share links in exclude/only",
     "person.read": "people links in exclude/only",
+    "album.delete": "undo of albums from folders (deletes only albums autotag created)",
 }
 
 
@@ -45,28 +53,40 @@ class Check:
     warning: bool = False
 
 
-def run_checks(session: Session) -> list[Check]:
+def run_checks(session: Session, config_file: Path | None = None) -> list[Check]:
     checks: list[Check] = []
     cfg = session.cfg
-    checks.append(Check("config", True, "loaded"))
+    if config_file is None or config_file.exists():
+        checks.append(Check("config", True, str(config_file or "given")))
+    else:  # fine when the environment says where and how: but say so, a typo'd path looks the same
+        checks.append(Check("config", True, f"no file at {config_file}: defaults and the environment "
+                            "(`autotag init` writes one)", warning=True))
     if not cfg.immich.url:
         checks.append(Check("server URL", False, "not set", "set immich.url in the config or IMMICH_URL"))
         return checks
-    checks.append(Check("server URL", True, cfg.immich.url))
+    try:
+        base = normalize_server_url(cfg.immich.url)
+    except ConfigError as exc:
+        checks.append(Check("server URL", False, exc.message, FIX_URL))
+        return checks
+    checks.append(Check("server URL", True, base))
     if cfg.immich.api_key is None:
         checks.append(Check("API key", False, "not set", "set immich.api_key in the config or IMMICH_API_KEY"))
         return checks
     client = session.client
     try:
         version = client.server_version()
-    except UnsupportedServer as exc:
-        checks.append(Check("server version", False, exc.message, "upgrade Immich to 2.0 or newer"))
+    except NotImmich as exc:
+        checks.append(Check("reachable", False, exc.message, FIX_URL))
+        return checks
+    except UnexpectedResponse as exc:
+        checks.append(Check("reachable", False, exc.message, FIX_PROXY))
         return checks
     except ConnectionFailed as exc:
         checks.append(Check("reachable", False, exc.message, "check the URL, the port and that Immich is running"))
         return checks
     except ImmichMirrorError as exc:
-        checks.append(Check("reachable", False, exc.message, "check that the URL points at Immich"))
+        checks.append(Check("reachable", False, exc.message, FIX_URL))
         return checks
     checks.append(Check("reachable", True, client.base_url))
     vt = (version.major, version.minor)
@@ -104,8 +124,13 @@ def run_checks(session: Session) -> list[Check]:
             )
         )
         return checks
-    except ImmichMirrorError as exc:
+    except PermissionDenied as exc:
         checks.append(Check("API key", False, exc.message, "grant the key the user.read permission"))
+    except UnexpectedResponse as exc:
+        checks.append(Check("API key", False, exc.message, FIX_PROXY))
+        return checks
+    except ImmichMirrorError as exc:
+        checks.append(Check("API key", False, exc.message, "see the message above"))
     try:
         info = client.api_key_info()
         perms = set(info.permissions)

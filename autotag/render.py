@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -46,14 +47,12 @@ def progress_callback(console: Console, verbosity: int) -> Callable[[str, int, i
 
 def checklist(console: Console, checks: Sequence[Any]) -> None:
     for c in checks:
-        mark = (
-            "[green]ok[/]  "
-            if c.ok
-            else ("[yellow]warn[/]" if getattr(c, "warning", False) else "[red]FAIL[/]")
-        )
-        console.print(f"{mark} {c.name}: {c.detail}")
+        marks = ("[red]FAIL[/]", "[green]ok[/]  ")
+        mark = "[yellow]warn[/]" if getattr(c, "warning", False) else marks[bool(c.ok)]
+        # Details quote servers and paths: never let their brackets read as markup.
+        console.print(f"{mark} {escape(c.name)}: {escape(c.detail)}")
         if not c.ok and c.fix:
-            console.print(f"      fix: {c.fix}")
+            console.print(f"      fix: {escape(c.fix)}")
 
 
 def kv(console: Console, info: dict[str, Any]) -> None:

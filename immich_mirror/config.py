@@ -21,6 +21,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 from immich_mirror.errors import ConfigError
+from immich_mirror.urls import normalize_server_url
 
 APP_NAME = "immich-mirror"
 
@@ -54,7 +55,13 @@ class ImmichSettings(BaseModel):
     @field_validator("url")
     @classmethod
     def _strip(cls, v: str | None) -> str | None:
-        return v.strip() or None if v is not None else None
+        v = v.strip() or None if v is not None else None
+        if v is not None:
+            try:
+                normalize_server_url(v)  # checked here so the error names the file and the key
+            except ConfigError as exc:
+                raise ValueError(exc.message) from None
+        return v
 
 
 def config_path(flag: str | os.PathLike[str] | None, env: Mapping[str, str]) -> tuple[Path, bool]:
@@ -112,6 +119,8 @@ def describe_validation_error(path: Path | str, exc: ValidationError) -> str:
     msg = first["msg"]
     if first["type"] == "extra_forbidden":
         msg = "unknown key (check the spelling; `autotag init` writes a commented example)"
+    elif first["type"] == "value_error":  # our own validators' messages: without pydantic's prefix
+        msg = msg.removeprefix("Value error, ")
     more = f" (and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''})" if len(errors) > 1 else ""
     return f"{path}: {key}: {msg}{more}"
 
@@ -121,6 +130,10 @@ def apply_environment(settings: ImmichSettings, env: Mapping[str, str]) -> Immic
     update: dict[str, Any] = {}
     for name in ENV_URL:
         if env.get(name):
+            try:
+                normalize_server_url(env[name])
+            except ConfigError as exc:
+                raise ConfigError(f"${name}: {exc.message}") from None
             update["url"] = env[name]
             break
     if env.get(ENV_API_KEY):

@@ -10,8 +10,9 @@ server's own message, never from request headers.
      │    └── RuleError               a classification rule that cannot compile
      ├── ImmichError                  talking to the server failed
      │    ├── ConnectionFailed        DNS, refused, TLS, timeout: "cannot reach Immich at <URL>"
-     │    ├── UnsupportedServer       server version too old, or not Immich at all
+     │    ├── UnsupportedServer       server version too old, or an endpoint it lacks
      │    ├── UnexpectedResponse      non-JSON body, HTML login page, wrong shape
+     │    │    └── NotImmich          the URL leads to something that is not Immich's API
      │    └── ApiError                the server answered with an error status
      │         ├── AuthenticationFailed   401
      │         ├── PermissionDenied       403, names the missing permission
@@ -65,6 +66,10 @@ class UnsupportedServer(ImmichError):
 
 class UnexpectedResponse(ImmichError):
     pass
+
+
+class NotImmich(UnexpectedResponse):
+    """A 404 where every Immich answers: the server URL is wrong, not the server's version."""
 
 
 class ApiError(ImmichError):

@@ -33,7 +33,7 @@ from pydantic import BaseModel, SecretStr, ValidationError
 from immich_mirror.errors import PermissionDenied, UnexpectedResponse
 from immich_mirror.urls import normalize_server_url
 
-from .dialect import Dialect, SearchWalk, dialect_for
+from .dialect import NEWEST_KNOWN, Dialect, SearchWalk, dialect_for
 from .errors import describe_body, error_from_response, error_from_transport
 from .models import Album, ApiKeyInfo, BulkIdResult, DuplicateGroup, ServerVersion, SharedLink, Tag, User
 from .retry import RetryPolicy
@@ -195,6 +195,12 @@ class ImmichClient:
         """The version dialect; raises UnsupportedServer for servers older than 2.0."""
         if self._dialect is None:
             self._dialect = dialect_for(self.server_version())
+            if self._dialect.newer_than_known:  # the README promises this warning
+                log.warning(
+                    "Immich %s is newer than the newest version autotag was tested with (%d.%d); "
+                    "it should work, but run `autotag doctor` if anything looks wrong",
+                    self._dialect.version, *NEWEST_KNOWN,
+                )
         return self._dialect
 
     def ping(self) -> None:

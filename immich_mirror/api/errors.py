@@ -26,6 +26,7 @@ from immich_mirror.errors import (
     ConnectionFailed,
     ImmichError,
     NotFound,
+    NotImmich,
     PermissionDenied,
     RateLimited,
     ServerError,
@@ -36,6 +37,8 @@ from immich_mirror.errors import (
 from .retry import parse_retry_after
 
 KEYS_PAGE = "Immich > Account Settings > API Keys"
+# The client's first request to any server (no permission needed): see ImmichClient.server_version.
+FIRST_CONTACT = "/server/version"
 _PERMISSION_RE = re.compile(r"Missing required permission: ([\w.]+)")
 _NOT_FOUND_RE = re.compile(r"^Not found or no [\w.]+ access$")
 _MAX_SERVER_TEXT = 300
@@ -127,7 +130,7 @@ def error_from_response(response: httpx.Response, *, base_url: str) -> ImmichErr
                 f"cannot reach Immich at {base_url}: the port speaks HTTPS; use https:// in the server URL"
             )
         if status == 404:
-            return UnsupportedServer(
+            return NotImmich(
                 f"{base_url} does not look like Immich's API ({where} gave 404 with "
                 f"{describe_body(response)}); check the server URL"
             )
@@ -158,6 +161,11 @@ def error_from_response(response: httpx.Response, *, base_url: str) -> ImmichErr
         return NotFound(f"not found on Immich, or the key may not read it: {where} ({reason})", **kw)
     if status == 400:
         return BadRequest(f"Immich rejected {where} (400: {joined or 'Bad Request'})", **kw)
+    if status == 404 and request.url.path.endswith(FIRST_CONTACT):
+        # Every Immich since 1.x answers this route: a 404 here is the wrong URL, not a version problem.
+        return NotImmich(
+            f"{base_url} does not look like Immich's API ({where} gave 404 {joined}); check the server URL"
+        )
     if status == 404:
         return UnsupportedServer(
             f"Immich has no route {where} (404 {joined}): the server URL may not point at Immich's API "

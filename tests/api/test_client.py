@@ -77,6 +77,18 @@ def test_v31_never_gets_the_structured_body(make_client: MakeClient) -> None:
     assert "filter" not in body
 
 
+def test_a_newer_server_works_with_one_warning(make_client: MakeClient, caplog: pytest.LogCaptureFixture) -> None:
+    client, _rec = make_client(lambda r: json_response(200, _search_result([_item(1)])), version=(3, 9, 0))
+    list(client.search_assets(visibility="archive"))
+    list(client.search_assets(visibility="timeline"))
+    warned = [r for r in caplog.records if r.levelname == "WARNING" and "newer than the newest" in r.message]
+    assert len(warned) == 1 and "3.9.0" in warned[0].getMessage()
+    caplog.clear()
+    known, _rec = make_client(lambda r: json_response(200, _search_result([_item(1)])), version=(3, 2, 2))
+    list(known.search_assets(visibility="archive"))
+    assert not [r for r in caplog.records if r.levelname == "WARNING"]
+
+
 def test_v32_uses_filter_and_cursor(make_client: MakeClient) -> None:
     def handler(request: httpx.Request) -> httpx.Response:
         body = json.loads(request.content)

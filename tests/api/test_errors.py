@@ -15,6 +15,7 @@ from immich_mirror.errors import (
     ConnectionFailed,
     ImmichError,
     NotFound,
+    NotImmich,
     PermissionDenied,
     RateLimited,
     ServerError,
@@ -143,7 +144,7 @@ def test_html_login_page_and_unknown_statuses() -> None:
     text = _check_line(err)
     assert 'title "Sign in - Authelia"' in text and "reverse-proxy login page" in text
     err = error_from_response(_resp(404, html="<html>nginx</html>"), base_url=BASE)
-    assert isinstance(err, UnsupportedServer) and "does not look like Immich's API" in _check_line(err)
+    assert isinstance(err, NotImmich) and "does not look like Immich's API" in _check_line(err)
     err = error_from_response(_resp(413, json={"message": "request entity too large"}), base_url=BASE)
     assert type(err) is ApiError and "413" in _check_line(err)
 

@@ -117,3 +117,53 @@ def test_versions_older_than_2_are_refused_newer_than_known_warn(tmp_path: Path)
     )
     version = {c.name: c for c in run_checks(new)}["server version"]
     assert version.ok and version.warning and "newer than the newest tested" in version.detail
+
+
+def test_wrong_url_says_check_the_url_not_upgrade(
+    server: tuple[str, FakeLibrary], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Immich at another path: its own JSON 404 for the route every Immich has.
+    code, out = doctor(capsys, monkeypatch, server[0] + "/immich", KEY)
+    assert code == 1 and "FAIL reachable" in out and "does not look like Immich's API" in out
+    assert "fix: check the server URL" in out and "upgrade" not in out
+
+
+def test_a_web_server_that_is_not_immich(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "cfg"))
+    monkeypatch.setenv("AUTOTAG_DB", str(tmp_path / "m.db"))
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/api/server/version":  # a site with an HTML 404 page
+            return httpx.Response(404, html="<html><title>Not Found</title></html>")
+        return httpx.Response(200, html="<html><title>Sign in</title></html>")
+
+    cfg = AutotagConfig.model_validate({"immich": {"url": "http://nas.test", "api_key": KEY}})
+    client = ImmichClient("http://nas.test", KEY, http=httpx.Client(transport=httpx.MockTransport(handler)))
+    checks = run_checks(Session(cfg=cfg, db_path=tmp_path / "m.db", client_factory=lambda: client))
+    failed = [c for c in checks if not c.ok]
+    assert len(failed) == 1 and failed[0].name == "reachable" and failed[0].fix.startswith("check the server URL")
+
+
+def test_config_file_and_url_are_reported(
+    server: tuple[str, FakeLibrary], tmp_path: Path, capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    code, out = doctor(capsys, monkeypatch, server[0].removesuffix("/") + "/", KEY)
+    assert code == 0 and "warn config: no file at" in out
+    assert f"ok   server URL: {server[0].removesuffix('/')}\n" in out  # normalised, as the client uses it
+    config = tmp_path / "c.yaml"
+    config.write_text("immich: {url: 'http://::bad'}\n")
+    monkeypatch.setenv("AUTOTAG_CONFIG", str(config))
+    assert main(["doctor"]) == 2
+    _out, err = capsys.readouterr()
+    assert err.strip() == (f"error: {config}: immich.url: invalid Immich server URL 'http://::bad': the port is "
+                           "not a number between 1 and 65535 (expected e.g. https://photos.example.com)")
+    monkeypatch.delenv("AUTOTAG_CONFIG")
+    monkeypatch.setenv("IMMICH_URL", "photos lan")
+    assert main(["doctor"]) == 2
+    assert capsys.readouterr().err.startswith("error: $IMMICH_URL: invalid Immich server URL 'photos lan'")
+    monkeypatch.setenv("IMMICH_URL", server[0])
+    assert main(["--url", "ftp://x", "doctor"]) == 2
+    assert capsys.readouterr().err.startswith("error: --url: invalid Immich server URL 'ftp://x'")
