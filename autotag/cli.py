@@ -381,11 +381,36 @@ def _exit_for(result: Any, strict: bool) -> None:
         raise typer.Exit(4)
 
 
+def _redact(text: str) -> str:
+    """Defence in depth for error lines, as RedactSecrets is for logs: no path may print the key."""
+    secrets = {os.environ.get(mconf.ENV_API_KEY, "")}
+    if state.session is not None and state.session.cfg.immich.api_key is not None:
+        secrets.add(state.session.cfg.immich.api_key.get_secret_value())
+    for secret in sorted({x for s in secrets for x in (s, s.strip())}, key=len, reverse=True):
+        if len(secret) >= 6:
+            text = text.replace(secret, "***")
+    return text
+
+
 def _report(exc: ImmichMirrorError, debug: bool) -> int:
     if debug:
         traceback.print_exc()
-    err.print(f"error: {exc.message}", markup=False)
+    err.print(f"error: {_redact(exc.message)}", markup=False)
     return exc.exit_code
+
+
+def _report_unexpected(exc: Exception, debug: bool) -> int:
+    """Anything no layer turned into an ImmichMirrorError: still one line, and the key never in it."""
+    if debug:
+        traceback.print_exc()
+    if isinstance(exc, OSError) and exc.strerror:
+        where = f": {exc.filename}" if exc.filename else ""
+        line = f"error: {exc.strerror}{where}"
+    else:
+        detail = " ".join(str(exc).split())[:300]
+        line = f"error: unexpected {type(exc).__name__}: {detail} (a bug: rerun with --debug and report it)"
+    err.print(_redact(line), markup=False)
+    return 1
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -411,6 +436,8 @@ def main(argv: list[str] | None = None) -> int:
     except (KeyboardInterrupt, click.exceptions.Abort):
         err.print("interrupted")
         code = 130
+    except Exception as exc:  # the last resort: a bug or an OS error no layer above named
+        code = _report_unexpected(exc, debug)
     finally:
         if state.session is not None:
             state.session.close()

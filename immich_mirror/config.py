@@ -52,6 +52,17 @@ class ImmichSettings(BaseModel):
     timeout: float = Field(default=30.0, gt=0, le=600, description="seconds to wait for one response")
     include_partners: bool = Field(default=False, description="also mirror partners' shared assets")
 
+    @field_validator("api_key")
+    @classmethod
+    def _key_sendable(cls, v: SecretStr | None) -> SecretStr | None:
+        if v is None:
+            return None
+        key = v.get_secret_value().strip()  # a YAML block scalar or a copied line brings a newline
+        problem = key_problem(key)
+        if problem:
+            raise ValueError(problem)
+        return SecretStr(key) if key else None
+
     @field_validator("url")
     @classmethod
     def _strip(cls, v: str | None) -> str | None:
@@ -125,6 +136,14 @@ def describe_validation_error(path: Path | str, exc: ValidationError) -> str:
     return f"{path}: {key}: {msg}{more}"
 
 
+def key_problem(key: str) -> str | None:
+    """Why an API key cannot be sent, without quoting it (the message must never carry the key)."""
+    if any(not ("!" <= c <= "~") for c in key):
+        return ("contains a space, a line break or a non-ASCII character, which an HTTP header cannot "
+                "carry: copy the key again from Immich > Account Settings > API Keys")
+    return None
+
+
 def apply_environment(settings: ImmichSettings, env: Mapping[str, str]) -> ImmichSettings:
     """Environment variables override the file."""
     update: dict[str, Any] = {}
@@ -137,7 +156,11 @@ def apply_environment(settings: ImmichSettings, env: Mapping[str, str]) -> Immic
             update["url"] = env[name]
             break
     if env.get(ENV_API_KEY):
-        update["api_key"] = SecretStr(env[ENV_API_KEY])
+        key = env[ENV_API_KEY].strip()
+        problem = key_problem(key)
+        if problem:
+            raise ConfigError(f"${ENV_API_KEY}: {problem}")
+        update["api_key"] = SecretStr(key)
     return settings.model_copy(update=update) if update else settings
 
 

@@ -95,7 +95,10 @@ def normalize_server_url(raw: str) -> str:
         scheme = ""
         rest = text
 
-    parts = urlsplit("//" + rest)
+    try:
+        parts = urlsplit("//" + rest)
+    except ValueError:  # e.g. an unclosed IPv6 bracket
+        raise _bad(raw, "it is not a valid URL (an IPv6 address goes in brackets: http://[::1]:2283)") from None
     if parts.query or parts.fragment or "?" in rest or "#" in rest:
         raise _bad(raw, "it has a query string or fragment")
     if "@" in parts.netloc:

@@ -140,3 +140,54 @@ def test_every_command_has_help(capsys: pytest.CaptureFixture[str]) -> None:
 
     for command in app.registered_commands:
         assert command.callback is not None and command.callback.__doc__, command.name
+
+
+def test_a_key_that_cannot_be_sent_is_refused_without_quoting_it(
+    isolated: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cfg = isolated / "c.yaml"
+    cfg.write_text("immich:\n  url: http://127.0.0.1:9\n  api_key: |\n    SECRET KEY123xyz\n")
+    cfg.chmod(0o600)
+    code, out, err = run(capsys, "--config", str(cfg), "--db", str(isolated / "m.db"), "sync")
+    line = one_line_error(err)
+    assert code == 2 and "immich.api_key: contains a space, a line break" in line
+    assert "SECRET" not in out + err
+    monkeypatch.setenv("IMMICH_URL", "http://127.0.0.1:9")
+    monkeypatch.setenv("IMMICH_API_KEY", "SECRÉT-KEY-123456")
+    code, out, err = run(capsys, "--db", str(isolated / "m.db"), "sync")
+    assert code == 2 and one_line_error(err).startswith("error: $IMMICH_API_KEY: contains")
+    assert "SECR" not in out + err
+
+
+def test_a_trailing_newline_in_the_key_is_dropped(
+    isolated: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Before: httpx refused the header and its message quoted the whole key.
+    monkeypatch.setenv("IMMICH_URL", "http://127.0.0.1:9")
+    monkeypatch.setenv("IMMICH_API_KEY", "SECRETKEY123xyz\n")
+    code, out, err = run(capsys, "--db", str(isolated / "m.db"), "sync")
+    assert code == 1 and "cannot reach Immich" in one_line_error(err) and "SECRETKEY" not in out + err
+
+
+def test_anything_unexpected_is_still_one_line(isolated: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (isolated / "afile").write_text("")
+    code, _, err = run(capsys, "--db", str(isolated / "m.db"), "report", str(isolated / "afile" / "sub"))
+    assert code == 1 and one_line_error(err) == f"error: Not a directory: {isolated / 'afile' / 'sub'}"
+    code, _, err = run(capsys, "--url", "http://[::1", "status")
+    assert code == 2 and "it is not a valid URL" in one_line_error(err)
+
+
+def test_a_bug_prints_one_line_with_the_key_redacted(
+    isolated: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import autotag.report
+
+    def broken(*_a: object, **_k: object) -> None:
+        raise RuntimeError("boom with SECRETKEY123xyz inside")
+
+    monkeypatch.setenv("IMMICH_API_KEY", "SECRETKEY123xyz")
+    monkeypatch.setattr(autotag.report, "status_info", broken)
+    code, out, err = run(capsys, "--db", str(isolated / "m.db"), "status")
+    line = one_line_error(err)
+    assert code == 1 and line.startswith("error: unexpected RuntimeError: boom with *** inside")
+    assert "--debug" in line and "SECRETKEY" not in out + err
