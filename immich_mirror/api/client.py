@@ -276,10 +276,12 @@ class ImmichClient:
     def search_raw(self, body: Mapping[str, Any]) -> Iterator[list[dict[str, Any]]]:
         """Replay a search JSON (a pasted ``/search?query=`` link), paging as its shape requires.
 
-        The body is sent as given (``size`` defaults to 1000, ``page`` is made an integer). A 3.2
-        structured body is refused on older servers, which would silently ignore its filter.
+        The body is sent as given (``size`` defaults to 1000, ``page`` is made an integer, a missing
+        visibility is asked for explicitly). A 3.2 structured body is refused on older servers, which
+        would silently ignore its filter.
         """
-        yield from self._walk(self.dialect.raw_walk(body))
+        for walk in self.dialect.raw_walks(body):
+            yield from self._walk(walk)
 
     def _walk(self, walk: SearchWalk) -> Iterator[list[dict[str, Any]]]:
         body: dict[str, Any] | None = walk.body

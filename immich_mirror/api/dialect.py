@@ -132,12 +132,19 @@ class Dialect:
             for key, ids in (("albumIds", album_ids), ("tagIds", tag_ids), ("personIds", person_ids)):
                 if ids:
                     flat[key] = list(ids)
+            if extra and is_new_shape(extra):  # a 3.1 server would ignore it and return everything
+                raise UnsupportedServer(f"the Immich 3.2 search syntax was asked of Immich {self.version}")
             flat.update(extra or {})
             walks.append(SearchWalk(flat, cursor_paging=False))
         return walks
 
-    def raw_walk(self, body: Mapping[str, Any]) -> SearchWalk:
-        """A walk replaying a user's search JSON (from a pasted web link) on this server."""
+    def raw_walks(self, body: Mapping[str, Any]) -> list[SearchWalk]:
+        """The walks replaying a user's search JSON (from a pasted web link) on this server.
+
+        A body without a visibility is walked once per visibility an API key can see, as every other
+        walk is: the server's default differs between versions (2.x answers the timeline only, 3.x more),
+        and the same link must select the same assets on each.
+        """
         first = dict(body)
         if is_new_shape(first):
             if not self.cursor_search:
@@ -146,13 +153,18 @@ class Dialect:
                     "it would silently ignore the filter and return every asset"
                 )
             first.setdefault("size", MAX_PAGE_SIZE)
-            return SearchWalk(first, cursor_paging=True)
+            filt = dict(first.get("filter") or {})
+            filt.setdefault("visibility", {"in": list(ALL_VISIBILITIES)})
+            first["filter"] = filt
+            return [SearchWalk(first, cursor_paging=True)]
         first.setdefault("size", MAX_PAGE_SIZE)
         try:
             first["page"] = int(first.get("page") or 1)
         except (TypeError, ValueError):
             raise ValueError(f"search page must be a number, not {first.get('page')!r}") from None
-        return SearchWalk(first, cursor_paging=False)
+        if "visibility" in first:
+            return [SearchWalk(first, cursor_paging=False)]
+        return [SearchWalk({**first, "visibility": vis}, cursor_paging=False) for vis in ALL_VISIBILITIES]
 
     @staticmethod
     def next_body(walk: SearchWalk, body: dict[str, Any], assets: Mapping[str, Any]) -> dict[str, Any] | None:

@@ -195,7 +195,7 @@ def test_assets_duplicates_links(play: Any, version: str) -> None:
 def test_search_paging_sends_integer_pages(play: Any, version: str) -> None:
     sent: list[Any] = []
     with play(version, "search_paging", match_on=("method", "path", "integer_page")) as cassette:
-        pages = list(_client(sent).search_raw({"size": 3, "page": 1, "withExif": True}))
+        pages = list(_client(sent).search_raw({"size": 3, "page": 1, "withExif": True, "visibility": "timeline"}))
     # page 1 says nextPage "2", page 2 says "3", page 3 is empty with nextPage null
     recorded = [
         len(_body_of(i)["assets"]["items"]) for i in cassette_interactions(version, "search_paging")[1:3]

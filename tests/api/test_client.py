@@ -136,11 +136,33 @@ def test_search_raw_converts_string_page_and_refuses_new_shape_on_31(make_client
         )
 
     client, rec = make_client(handler, version=(3, 1, 0))
-    pages = list(client.search_raw({"page": "2", "isFavorite": True}))
+    pages = list(client.search_raw({"page": "2", "isFavorite": True, "visibility": "archive"}))
     assert [b["page"] for b in rec.bodies()] == [2, 3]
     assert rec.bodies()[0]["size"] == 1000 and len(pages) == 2
     with pytest.raises(UnsupportedServer, match=r"3\.2 filter syntax"):
         list(client.search_raw({"filter": {"isFavorite": {"eq": True}}}))
+
+
+Version = tuple[int, int, int]
+
+
+@pytest.mark.parametrize("version", [(2, 7, 5), (3, 1, 0), (3, 2, 0)])
+def test_a_pasted_search_without_visibility_asks_for_each(make_client: MakeClient, version: Version) -> None:
+    # The servers' defaults differ (2.x: timeline only): the same link must mean the same assets.
+    client, rec = make_client(lambda r: json_response(200, _search_result([_item(1)])), version=version)
+    list(client.search_raw({"originalFileName": "IMG"} if version < (3, 2, 0) else {"filter": {}}))
+    bodies = rec.bodies()
+    if version < (3, 2, 0):
+        assert [b["visibility"] for b in bodies] == ["timeline", "archive", "hidden"]
+    else:
+        assert [b["filter"]["visibility"] for b in bodies] == [{"in": ["timeline", "archive", "hidden"]}]
+
+
+def test_the_32_syntax_is_never_sent_to_31_even_as_extra(make_client: MakeClient) -> None:
+    client, rec = make_client(lambda r: json_response(200, _search_result([_item(1)])), version=(3, 1, 0))
+    with pytest.raises(UnsupportedServer, match=r"3\.2 search syntax"):
+        list(client.search_assets(visibility="timeline", extra={"filter": {"isFavorite": {"eq": True}}}))
+    assert rec.bodies() == []
 
 
 def test_paging_guards_against_a_stuck_server(make_client: MakeClient) -> None:

@@ -59,11 +59,11 @@ def library() -> FakeLibrary:
 
 
 @pytest.fixture
-def session(tmp_path: Path, library: FakeLibrary) -> Iterator[Session]:
+def session(tmp_path: Path, library: FakeLibrary, version: str) -> Iterator[Session]:
     s = Session(
         cfg=parse_config(ALL_ON),
         db_path=tmp_path / "m.db",
-        client_factory=lambda: fake_client(library, "3.1.0"),
+        client_factory=lambda: fake_client(library, version),
         sleep=lambda _s: None,
     )
     yield s
@@ -132,13 +132,14 @@ def test_two_albums_with_the_wanted_name_do_not_stop_the_run(session: Session, l
     assert library.assets[library.ids["whatsapp"]].date_time_original.year == 2020  # type: ignore[attr-defined]
 
 
-def test_generated_library_converges_with_every_feature(tmp_path: Path) -> None:
+def test_generated_library_converges_with_every_feature(tmp_path: Path, version: str) -> None:
     """The demo library (WhatsApp names, wrong EXIF dates, duplicate groups, external folders)."""
     from immich_mirror.fake.generate import generate_library
 
     lib = generate_library(600, seed=11)
     cfg = parse_config({**ALL_ON, "tag_albums": {"enabled": True, "rules": [{"tag": "pets/cat", "album": "Cats"}]}})
-    s = Session(cfg=cfg, db_path=tmp_path / "m.db", client_factory=lambda: fake_client(lib), sleep=lambda _s: None)
+    s = Session(cfg=cfg, db_path=tmp_path / "m.db", client_factory=lambda: fake_client(lib, version),
+                sleep=lambda _s: None)
     try:
         first = ops.run(s)
         kinds = first.classify.summary.kinds
@@ -164,7 +165,7 @@ def _mirror_rows(s: Session) -> dict[str, list[tuple[object, ...]]]:
         return {t: sorted(tuple(r) for r in conn.exec_driver_sql(f"SELECT {c} FROM {t}")) for t, c in tables.items()}
 
 
-def test_a_cascade_is_planned_in_one_go_and_the_rehearsal_leaves_no_trace(tmp_path: Path) -> None:
+def test_a_cascade_is_planned_in_one_go_and_the_rehearsal_leaves_no_trace(tmp_path: Path, version: str) -> None:
     """Folder album -> event album -> the duplicate twin follows -> its marker is never added."""
     lib = FakeLibrary(seed=9)
     add = lib.add_asset
@@ -173,7 +174,8 @@ def test_a_cascade_is_planned_in_one_go_and_the_rehearsal_leaves_no_trace(tmp_pa
     twin = add("copy.jpg", date_time_original=datetime(2019, 8, 1, 9, tzinfo=UTC)).id
     lib.set_duplicate([inside, twin], "33333333-3333-4333-8333-333333333333")
     cfg = parse_config({"duplicates": {"enabled": True}, "folder_albums": {"enabled": True}})
-    s = Session(cfg=cfg, db_path=tmp_path / "m.db", client_factory=lambda: fake_client(lib), sleep=lambda _s: None)
+    s = Session(cfg=cfg, db_path=tmp_path / "m.db", client_factory=lambda: fake_client(lib, version),
+                sleep=lambda _s: None)
     try:
         ops.sync(s)
         before = _mirror_rows(s)
