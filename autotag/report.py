@@ -9,7 +9,8 @@ from __future__ import annotations
 import csv
 import json
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,24 +22,30 @@ from immich_mirror.db.migrate import open_db
 from immich_mirror.errors import ImmichMirrorError
 
 
+def _sync_line(run: Mapping[str, Any]) -> str:
+    """A recorded sync as the line `autotag sync` printed at its end: every entity, requests, seconds."""
+    def counts(entity: str, changed: bool = True) -> str:
+        middle = f" ~{run[entity + '_changed']}" if changed else ""
+        return f"{entity.replace('_', ' ')} +{run[entity + '_added']}{middle} -{run[entity + '_removed']}"
+
+    seconds = ""
+    if run["finished_at"]:
+        took = datetime.fromisoformat(run["finished_at"]) - datetime.fromisoformat(run["started_at"])
+        seconds = f", {took.total_seconds():.1f} s"
+    error = f": {run['error']}" if run["error"] else ""
+    return (
+        f"#{run['id']} {run['finished_at'] or run['started_at']} ({run['mode']}, {run['status']}{error}): "
+        f"{counts('assets')}, {counts('albums')}, {counts('album_links', False)}, {counts('tags')}, "
+        f"{counts('tag_links', False)}; {run['requests']} requests{seconds}"
+    )
+
+
 def status_info(session: Session) -> dict[str, Any]:
     engine = session.engine
     info: dict[str, Any] = {"database": str(session.db_path), "server": session.cfg.immich.url or "(not set)"}
     with engine.connect() as conn:
-        last = conn.execute(
-            text(
-                "SELECT id, started_at, finished_at, mode, status, error, assets_added, assets_changed, "
-                "assets_removed, requests FROM sync_runs ORDER BY id DESC LIMIT 1"
-            )
-        ).first()
-        if last is None:
-            info["last sync"] = "never: run `autotag sync`"
-        else:
-            info["last sync"] = (
-                f"#{last.id} {last.finished_at or last.started_at} ({last.mode}, {last.status}"
-                f"{': ' + last.error if last.error else ''}): assets +{last.assets_added} "
-                f"~{last.assets_changed} -{last.assets_removed}, {last.requests} requests"
-            )
+        last = conn.execute(text("SELECT * FROM sync_runs ORDER BY id DESC LIMIT 1")).first()
+        info["last sync"] = "never: run `autotag sync`" if last is None else _sync_line(dict(last._mapping))
         version = conn.execute(text("SELECT value FROM sync_state WHERE key = 'server_version'")).scalar()
         if version:
             info["server version"] = version

@@ -55,4 +55,8 @@ def test_report_numbers_equal_sql_counts(tmp_path: Path) -> None:
     assert len(paths) == 3
     info = status_info(session)
     assert info["assets"] == len([a for a in library.assets.values() if a.owner_id == library.owner_id])
+    # The last sync as `autotag sync` printed it: every entity, requests and seconds.
+    last = info["last sync"]
+    for part in ("assets +0 ~", "albums +", "album links +", "tags +", "tag links +", " requests, ", " s"):
+        assert part in last, last
     session.close()
