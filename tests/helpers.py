@@ -53,24 +53,47 @@ def ancestors_pruned(tag_ids: set[str], parents: dict[str, str | None]) -> set[s
     return tag_ids - covered
 
 
+# Every asset column the mirror keeps that the server's own state can say (raw JSON aside), but
+# updated_at: a push's tag writes move it on the server (after its jobs) while the pusher writes only
+# their effect into the mirror, and the next sync reads the new stamp; and deleted_at, which the API
+# does not report (the mirror keeps the updatedAt of a trashed asset, docs/schema.md): is_trashed stands
+# for it.
+ASSET_FIELDS = (
+    "owner_id", "type", "original_file_name", "original_path", "checksum", "file_created_at",
+    "file_modified_at", "local_date_time", "date_time_original", "time_zone", "created_at",
+    "visibility", "is_favorite", "duplicate_id", "stack_id", "live_photo_video_id",
+    "library_id", "width", "height",
+)
+_TIMES = {"file_created_at", "file_modified_at", "local_date_time", "date_time_original", "created_at"}
+
+
+def _instant(value: Any) -> Any:
+    """Times compared as instants: the mirror stores Immich's ISO text, the fake keeps datetimes."""
+    if isinstance(value, str):
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return value
+
+
+def _asset_view(row: Any) -> dict[str, Any]:
+    view = {f: (_instant(row[f]) if f in _TIMES else row[f]) for f in ASSET_FIELDS}
+    view["is_favorite"] = bool(view["is_favorite"])
+    view["is_trashed"] = row["deleted_at"] is not None
+    return view
+
+
 def mirror_state(engine: Engine) -> dict[str, Any]:
     with engine.connect() as conn:
-        assets = {
-            r.id: {
-                "visibility": r.visibility,
-                "is_trashed": bool(r.is_trashed),
-                "duplicate_id": r.duplicate_id,
-                "original_file_name": r.original_file_name,
-                "is_favorite": bool(r.is_favorite),
-            }
-            for r in conn.execute(text("SELECT * FROM assets"))
+        assets = {r["id"]: _asset_view(r) for r in conn.execute(text("SELECT * FROM assets")).mappings()}
+        albums = {
+            r.id: (r.name, r.owner_id, _instant(r.updated_at))
+            for r in conn.execute(text("SELECT id, name, owner_id, updated_at FROM albums"))
         }
-        albums = {r.id: r.name for r in conn.execute(text("SELECT id, name FROM albums"))}
         members: dict[str, set[str]] = {a: set() for a in albums}
         for album_id, asset_id in conn.execute(text("SELECT album_id, asset_id FROM album_assets")):
             members[album_id].add(asset_id)
         tags = {
-            r.id: (r.value, r.parent_id) for r in conn.execute(text("SELECT id, value, parent_id FROM tags"))
+            r.id: (r.value, r.parent_id, r.color)
+            for r in conn.execute(text("SELECT id, value, parent_id, color FROM tags"))
         }
         links = {(a, t) for a, t in conn.execute(text("SELECT asset_id, tag_id FROM asset_tags"))}
     return {"assets": assets, "albums": albums, "members": members, "tags": tags, "links": links}
@@ -80,13 +103,8 @@ def server_state(library: FakeLibrary, owner_id: str | None = None) -> dict[str,
     snap = library.snapshot()
     owner = owner_id or library.owner_id
     assets = {
-        aid: {
-            "visibility": a["visibility"],
-            "is_trashed": a["deleted_at"] is not None,
-            "duplicate_id": a["duplicate_id"],
-            "original_file_name": a["original_file_name"],
-            "is_favorite": bool(a["is_favorite"]),
-        }
+        # Without an EXIF date Immich reports the file date (fake/serialize.py exif): so must the mirror.
+        aid: _asset_view({**a, "date_time_original": a["date_time_original"] or a["file_created_at"]})
         for aid, a in snap["assets"].items()
         if a["owner_id"] == owner and a["visibility"] != "locked"
     }
@@ -95,10 +113,12 @@ def server_state(library: FakeLibrary, owner_id: str | None = None) -> dict[str,
         for aid, al in snap["albums"].items()
         if al["owner_id"] == owner or owner in library.albums[aid].shared_with
     }
-    albums = {aid: al["name"] for aid, al in visible_albums.items()}
+    albums = {aid: (al["name"], al["owner_id"], al["updated_at"]) for aid, al in visible_albums.items()}
     members = {aid: set(al["asset_ids"]) for aid, al in visible_albums.items()}
-    tags = {tid: (t["value"], t["parent_id"]) for tid, t in snap["tags"].items() if t["user_id"] == owner}
-    parents = {tid: p for tid, (_v, p) in tags.items()}
+    tags = {
+        tid: (t["value"], t["parent_id"], t["color"]) for tid, t in snap["tags"].items() if t["user_id"] == owner
+    }
+    parents = {tid: p for tid, (_v, p, _c) in tags.items()}
     per_asset: dict[str, set[str]] = {}
     for a, t in snap["asset_tags"]:
         if a in assets and t in tags:
@@ -106,6 +126,13 @@ def server_state(library: FakeLibrary, owner_id: str | None = None) -> dict[str,
     links = {(a, t) for a, ts in per_asset.items() for t in ancestors_pruned(ts, parents)}
     exact = {(a, t) for a, ts in per_asset.items() for t in ts}
     return {"assets": assets, "albums": albums, "members": members, "tags": tags, "links": links, "exact": exact}
+
+
+def _fields_that_differ(mirror: Any, server: Any) -> Any:
+    """(mirror, server) for each field that differs, or the two values when not both records."""
+    if isinstance(mirror, dict) and isinstance(server, dict):
+        return {f: (mirror.get(f), server.get(f)) for f in set(mirror) | set(server) if mirror.get(f) != server.get(f)}
+    return (mirror, server)
 
 
 def assert_mirror_equals_server(engine: Engine, library: FakeLibrary) -> None:
@@ -119,7 +146,7 @@ def assert_mirror_equals_server(engine: Engine, library: FakeLibrary) -> None:
         m, s = mirror[key], server[key]
         if m != s:
             if isinstance(m, dict):
-                diff = {k: (m.get(k), s.get(k)) for k in set(m) | set(s) if m.get(k) != s.get(k)}
+                diff = {k: _fields_that_differ(m.get(k), s.get(k)) for k in set(m) | set(s) if m.get(k) != s.get(k)}
             else:
                 diff = {"only in mirror": sorted(m - s)[:5], "only on server": sorted(s - m)[:5]}
             raise AssertionError(f"mirror != server for {key}: {list(diff.items())[:5]}")
