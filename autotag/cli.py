@@ -170,13 +170,16 @@ def init(
         raise ConfigError(f"{path}: a config already exists (use --force to overwrite it)")
     text = starter_config_text()
     if url:
-        text = text.replace("url: http://localhost:2283", f"url: {url}", 1)
+        # Checked and written in canonical form, so a typo fails here and not at the first sync.
+        # json.dumps quotes it as YAML would need (a URL may hold ':' or '#').
+        text = text.replace("  url: null", f"  url: {json.dumps(normalize_server_url(url))}", 1)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
         fh.write(text)
     os.chmod(path, 0o600)
-    out.print(f"wrote {path} (mode 600): set immich.url and immich.api_key, then run `autotag doctor`")
+    todo = "immich.api_key" if url else "immich.url and immich.api_key"
+    out.print(f"wrote {path} (mode 600): set {todo}, then run `autotag doctor`")
 
 
 @app.command()

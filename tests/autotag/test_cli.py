@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from autotag.cli import main
+from autotag.config import load_config
 
 
 @pytest.fixture(autouse=True)
@@ -76,6 +77,16 @@ def test_init_writes_private_config_and_refuses_to_overwrite(
     assert code == 2 and "--force" in one_line_error(err)
     code, _, _ = run(capsys, "--config", str(cfg), "init", "--force")
     assert code == 0
+
+
+def test_init_server_writes_the_url_it_checked(isolated: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    cfg = isolated / "config.yaml"
+    code, _, _ = run(capsys, "--config", str(cfg), "init", "--server", "photos.lan:2283/api/")
+    assert code == 0
+    assert load_config(cfg, env={}).immich.url == "http://photos.lan:2283"
+    code, _, err = run(capsys, "--config", str(isolated / "other.yaml"), "init", "--server", "http://http://x")
+    assert code == 2 and "written twice" in one_line_error(err)
+    assert not (isolated / "other.yaml").exists()
 
 
 def test_default_config_path_follows_xdg(isolated: Path, capsys: pytest.CaptureFixture[str]) -> None:
