@@ -4,7 +4,9 @@
 one owned album of that name in the mirror, or a new album (``POST /albums``) that is written into the
 mirror, into ``created_albums`` and into the ``changes`` log as ``album_create``. Several owned albums
 of that name: the rows fail (dead), naming the problem; the rest of the push goes on. ``album_delete``
-(queued by undo) deletes an album only if ``created_albums`` lists it.
+(queued by undo) deletes an album only if ``created_albums`` lists it and, read fresh from the server
+after undo's removals (the pusher's last wave), it holds no assets: photos the user added since are
+never taken out of their album by deleting it; the row fails, naming the album, and the album stays.
 """
 
 from __future__ import annotations
@@ -86,7 +88,10 @@ def resolve_album_names(
 def delete_created_albums(
     client: ImmichClient, engine: Engine, rows: Sequence[OutboxRow]
 ) -> tuple[list[OutboxRow], list[Failure]]:
-    """Delete the albums of ``album_delete`` rows that the tool created; refuse any other."""
+    """Delete the albums of ``album_delete`` rows that the tool created and that are empty; refuse any other.
+
+    Emptiness is read from the server, not the mirror: the user may have added photos since the last sync.
+    """
     done: list[OutboxRow] = []
     failed: list[Failure] = []
     for row in rows:
@@ -98,6 +103,14 @@ def delete_created_albums(
             failed.append(([row], ApiError(f"album {row.target} was not created by autotag: not deleted")))
             continue
         try:
+            # After undo's removals (an earlier wave of this push), what is left was put there since.
+            album = client.get_album(row.target)
+            if album.asset_count:
+                failed.append(([row], ApiError(
+                    f'album "{album.album_name}" holds {album.asset_count} asset(s) added since autotag '
+                    "created it: kept"
+                )))
+                continue
             client.delete_album(row.target)
         except NotFound:
             pass  # already gone: the wanted state holds

@@ -1,0 +1,97 @@
+"""Undo and the albums the tool created: deleted when empty, kept when the user has put photos in them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from autotag import session as ops
+from autotag.config import parse_config
+from autotag.session import Session
+from immich_mirror.fake.library import FakeLibrary
+from tests.autotag.features.test_loop import album
+from tests.helpers import fake_client
+
+CONFIG = {"tag_albums": {"enabled": True, "rules": [{"tag": "pets/cat", "album": "Cats"}]}}
+
+
+@pytest.fixture
+def library() -> FakeLibrary:
+    lib = FakeLibrary(seed=7)
+    add = lib.add_asset
+    ids = {
+        "cat1": add("cat1.jpg", date_time_original=datetime(2021, 5, 5, tzinfo=UTC)).id,
+        "cat2": add("cat2.jpg", date_time_original=datetime(2021, 5, 6, tzinfo=UTC)).id,
+        "dog": add("dog.jpg", date_time_original=datetime(2021, 5, 7, tzinfo=UTC)).id,
+    }
+    cat = lib.create_tag("pets/cat")
+    lib.tag_assets([cat.id], [ids["cat1"], ids["cat2"]])
+    lib.ids = ids  # type: ignore[attr-defined]
+    return lib
+
+
+@pytest.fixture
+def session(tmp_path: Path, library: FakeLibrary, version: str) -> Iterator[Session]:
+    s = Session(
+        cfg=parse_config(CONFIG),
+        db_path=tmp_path / "m.db",
+        client_factory=lambda: fake_client(library, version),
+        sleep=lambda _s: None,
+    )
+    yield s
+    s.close()
+
+
+def _created_album(session: Session, library: FakeLibrary) -> str:
+    ops.run(session)
+    ids: dict[str, str] = library.ids  # type: ignore[attr-defined]
+    assert album(library, "Cats") == {ids["cat1"], ids["cat2"]}
+    with session.engine.connect() as conn:
+        created = conn.execute(text("SELECT album_id FROM created_albums WHERE name = 'Cats'")).scalar_one()
+    return str(created)
+
+
+def test_undo_keeps_a_created_album_the_user_added_a_photo_to(session: Session, library: FakeLibrary) -> None:
+    ids: dict[str, str] = library.ids  # type: ignore[attr-defined]
+    album_id = _created_album(session, library)
+    library.add_to_album(album_id, [ids["dog"]])  # the user's own organisation, after the run
+
+    result = ops.undo(session, run_id=None, apply=True)
+
+    assert album_id in library.albums
+    assert album(library, "Cats") == {ids["dog"]}  # the tool's additions gone, the user's photo kept
+    assert result.push is not None and result.push.dead == 1 and result.push.failed == 0
+    with session.engine.connect() as conn:
+        undo_run = conn.execute(text("SELECT max(id) FROM runs WHERE undo_of IS NOT NULL")).scalar_one()
+        states = sorted(tuple(r) for r in conn.execute(
+            text("SELECT kind, state FROM outbox WHERE run_id = :r AND kind IN ('album_remove', 'album_delete')"),
+            {"r": undo_run},
+        ))
+        error = conn.execute(text("SELECT last_error FROM outbox WHERE kind = 'album_delete'")).scalar_one()
+        deleted_at = conn.execute(
+            text("SELECT deleted_at FROM created_albums WHERE album_id = :a"), {"a": album_id}
+        ).scalar_one()
+    assert states == [("album_delete", "dead"), ("album_remove", "sent"), ("album_remove", "sent")]
+    assert error == 'album "Cats" holds 1 asset(s) added since autotag created it: kept'
+    assert deleted_at is None
+
+
+def test_undo_deletes_a_created_album_nobody_added_to(session: Session, library: FakeLibrary) -> None:
+    album_id = _created_album(session, library)
+
+    result = ops.undo(session, run_id=None, apply=True)
+
+    assert album_id not in library.albums
+    assert "Cats" not in {a.name for a in library.albums.values()}
+    assert result.push is not None and result.push.dead == 0 and result.push.failed == 0
+    with session.engine.connect() as conn:
+        deleted_at = conn.execute(
+            text("SELECT deleted_at FROM created_albums WHERE album_id = :a"), {"a": album_id}
+        ).scalar_one()
+        in_mirror = conn.execute(text("SELECT 1 FROM albums WHERE id = :a"), {"a": album_id}).first()
+    assert deleted_at is not None and in_mirror is None
+
