@@ -6,8 +6,10 @@ sidecar write and metadata re-extraction race, API-NOTES 0b: ~10% of asset-round
 1. **Combine.** All tag additions of an asset go in one ``PUT /tags/assets`` call: assets are grouped by
    the exact set of tags they get, one call per group and chunk.
 2. **Space.** Waves (additions, then removals, then dates) never touch the same asset without the server
-   settling in between: ``GET /queues`` is polled when the key is an admin's; otherwise the pusher waits
-   a time proportional to the assets touched (``push.settle_seconds_per_asset``, capped).
+   settling in between: with an admin's key the ``sidecar`` and ``metadataExtraction`` queues of
+   ``GET /queues`` are polled until empty (capped; other queues are not the pusher's business);
+   otherwise the pusher waits a time proportional to the assets touched
+   (``push.settle_seconds_per_asset``, capped).
 3. **Verify.** Once settled, the membership of every tag touched is read back (one search per tag)
    and compared with the plan; what was lost is re-applied, for at most ``push.verify_rounds`` rounds.
    What is still lost is reported (and fails the command only with ``--strict``); the next run's
@@ -24,7 +26,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, TypeVar
@@ -47,6 +49,11 @@ ALBUM_KINDS = ("album_add", "album_remove")
 DATE_KINDS = ("set_date",)
 ALBUM_DELETE = "album_delete"  # undo of an album the tool created (autotag/features/album_create.py)
 KNOWN_KINDS = TAG_KINDS + ALBUM_KINDS + DATE_KINDS + (ALBUM_DELETE,)
+# The queues a tag write feeds (API-NOTES 0b): SidecarWrite, then AssetExtractMetadata. Other queues
+# (thumbnails, machine learning, a library import) neither race with tag writes nor drain on our clock.
+TAG_WRITE_QUEUES = ("sidecar", "metadataExtraction")
+# BullMQ counts of work still ahead; "paused" holds the jobs of a paused queue, which will run once resumed.
+_PENDING_STATES = ("waiting", "active", "delayed", "paused")
 
 
 @dataclass
@@ -73,6 +80,33 @@ class PushResult:
 
     def as_dict(self) -> dict[str, Any]:
         return {k: v for k, v in self.__dict__.items() if k != "calls"}
+
+
+@dataclass(frozen=True)
+class Backlog:
+    """What ``GET /queues`` says is left of the tag-write jobs."""
+
+    jobs: int  # waiting, active, delayed or held by a pause, in the tag-write queues
+    paused: tuple[str, ...]  # tag-write queues that are paused: they will not drain by themselves
+    known: bool  # whether the answer listed any tag-write queue at all
+
+
+def tag_write_backlog(queues: Mapping[str, Any]) -> Backlog:
+    """Count the jobs of the tag-write queues in ``ImmichClient.queues()`` (``{name: {isPaused, statistics}}``)."""
+    jobs = 0
+    paused: list[str] = []
+    known = False
+    for name in TAG_WRITE_QUEUES:
+        queue = queues.get(name)
+        if not isinstance(queue, Mapping):
+            continue
+        known = True
+        stats = queue.get("statistics")
+        if isinstance(stats, Mapping):
+            jobs += sum(v for k in _PENDING_STATES if type(v := stats.get(k)) is int)
+        if queue.get("isPaused") is True:
+            paused.append(name)
+    return Backlog(jobs, tuple(paused), known)
 
 
 def _chunks(items: Sequence[str], size: int) -> Iterable[list[str]]:
@@ -111,35 +145,47 @@ class Pusher:
         self._unsettled: set[str] = set()
         # tag id -> (assets that must have it, assets that must not): what verification checks
         self._want: dict[str, tuple[set[str], set[str]]] = defaultdict(lambda: (set(), set()))
+        self._warned_paused = False
 
     # ----------------------------------------------------------------- settle
-    def _pending_jobs(self, queues: Any) -> int:
-        """Sum the waiting/active/delayed counts anywhere in the queues payload (shape varies by version)."""
-        total = 0
-        if isinstance(queues, dict):
-            for key, value in queues.items():
-                if key in ("active", "waiting", "delayed", "paused") and isinstance(value, int):
-                    total += value
-                else:
-                    total += self._pending_jobs(value)
-        elif isinstance(queues, list):
-            total += sum(self._pending_jobs(v) for v in queues)
-        return total
-
     def settle(self) -> None:
         """Let the server finish the background work of the writes sent so far."""
         if not self._unsettled:
             return
         n = len(self._unsettled)
         queues = self.client.queues()
-        if queues is not None:
-            deadline = time.monotonic() + self.settings.settle_max_seconds
-            while self._pending_jobs(queues) > 0 and time.monotonic() < deadline:
+        backlog = tag_write_backlog(queues) if queues is not None else None
+        if backlog is None or not backlog.known:
+            if queues is not None:
+                log.info("GET /queues lists no %s queue: waiting by the number of assets", "/".join(TAG_WRITE_QUEUES))
+            self.sleep(min(self.settings.settle_max_seconds, n * self.settings.settle_seconds_per_asset))
+        else:
+            cap = self.settings.settle_max_seconds
+            deadline = time.monotonic() + cap
+            while backlog.jobs > 0 and time.monotonic() < deadline:
+                self._warn_paused(backlog, cap)
                 self.sleep(self.settings.queue_poll_seconds)
                 queues = self.client.queues()
-        else:
-            self.sleep(min(self.settings.settle_max_seconds, n * self.settings.settle_seconds_per_asset))
+                if queues is None:
+                    break
+                backlog = tag_write_backlog(queues)
+            if backlog.jobs > 0:
+                log.warning(
+                    "Immich still has %d tag job(s) queued after %gs; pushing on (verify re-reads what it kept)",
+                    backlog.jobs,
+                    cap,
+                )
         self._unsettled.clear()
+
+    def _warn_paused(self, backlog: Backlog, cap: float) -> None:
+        if backlog.paused and not self._warned_paused:
+            self._warned_paused = True
+            log.warning(
+                "Immich's %s queue is paused: its jobs will not run, so each wait lasts %gs "
+                "(resume it under Administration > Job Queues)",
+                " and ".join(backlog.paused),
+                cap,
+            )
 
     def _before_wave(self, assets: Iterable[str]) -> None:
         if self._unsettled & set(assets):
@@ -233,9 +279,10 @@ class Pusher:
                 if not ok or results is None:
                     continue
                 self._unsettled.update(chunk)
-                self._want[tag_id][1].update(chunk)
                 # not_found: the asset does not carry the tag (any more): the wanted state holds.
-                self._per_id(chunk_rows, results, done_errors=("not_found",), note=note)
+                confirmed = self._per_id(chunk_rows, results, done_errors=("not_found",), note=note)
+                # Only what the server confirmed is verified: a refused id is already failed or dead.
+                self._want[tag_id][1].update(r.asset_id or "" for r in confirmed)
 
     # ----------------------------------------------------------------- albums
     def _apply_album(self, rows: list[OutboxRow]) -> None:
@@ -288,7 +335,8 @@ class Pusher:
         *,
         done_errors: tuple[str, ...],
         note: str | None = None,
-    ) -> None:
+    ) -> list[OutboxRow]:
+        """Mark each row by its id's result; the rows the server confirmed are returned."""
         by_id = {r.id: r for r in results}
         ok: list[OutboxRow] = []
         for row in rows:
@@ -305,6 +353,7 @@ class Pusher:
                     [row], ApiError(f"Immich answered {res.error} for asset {row.asset_id}"), dead=True
                 )
         self._done(ok, note=note)
+        return ok
 
     def _failed(self, rows: list[OutboxRow], exc: Exception, *, dead: bool = False) -> None:
         log.warning("%d mutation(s) failed: %s", len(rows), exc)
