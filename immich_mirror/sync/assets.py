@@ -2,14 +2,22 @@
 
 Incremental runs ask for ``updatedAfter = watermark - OVERLAP``; the watermark is the server's clock
 when the previous walk *started*, so anything that changed while a walk was running is read again next
-time. The legacy paging has no tie-breaker (rows can repeat or slip between pages while the server
-changes); repeats are harmless upserts, and a slipped row has ``updatedAt`` after the walk's start, so
-the next run reads it. Each page commits on its own: an interrupted sync keeps every page it wrote and
-the old watermark, so the next run simply reads the interrupted range again.
+time. Each page commits on its own: an interrupted sync keeps every page it wrote and the old watermark,
+so the next run simply reads the interrupted range again.
 
-Purges (hard deletes) never show up in ``updatedAfter``. A full walk (``--full``) stamps every row it
-sees with the run id and deletes the owner's rows it did not see; an incremental run compares the
-server's asset count with the mirror's and does an id-only walk of the same kind when they differ.
+The legacy paging is an OFFSET with no tie-breaker. Repeats are harmless upserts, but when a row before
+the current offset leaves the walk (purged, or archived during a per-visibility walk) every later row
+moves up one place and the row at the page boundary is skipped although it never changed, so no later
+``updatedAfter`` returns it. Hence the counts: the server's per-visibility and trash counts of the
+owner's assets are read before and after the walk. When they moved during it, or differ from the
+mirror's, an id-only walk of everything (``reconcile``) stamps every row it sees, inserts the ones the
+mirror lacks (their EXIF read one by one when few, else by a walk with EXIF), and removes the rows it
+did not see, each first looked up on the server when few (a row that slipped past this walk too is
+kept, not deleted). Until a walk ends with steady counts equal to the mirror's, it is repeated (a few
+times at most; the next sync goes on from there).
+
+Purges (hard deletes) never show up in ``updatedAfter``: the counts catch them too, and ``--full``
+always reconciles.
 """
 
 from __future__ import annotations
@@ -19,6 +27,7 @@ from typing import Any
 
 from sqlalchemy import Connection, text
 
+from immich_mirror.errors import NotFound
 from immich_mirror.sync.context import OVERLAP, SyncContext, get_state, parse_ts, set_state
 from immich_mirror.sync.prefetch import prefetched
 from immich_mirror.sync.rows import ASSET_COLUMNS, asset_row, dump, iso_utc
@@ -37,8 +46,12 @@ def _in_clause(n: int) -> str:
     return ", ".join("?" for _ in range(n))
 
 
-def write_page(conn: Connection, ctx: SyncContext, items: list[dict[str, Any]], *, mark_only: bool) -> None:
-    """Upsert one page; rows whose payload is byte-identical are only stamped as seen."""
+def write_page(conn: Connection, ctx: SyncContext, items: list[dict[str, Any]], *, reconcile: bool) -> None:
+    """Upsert one page; rows whose payload is byte-identical are only stamped as seen.
+
+    ``reconcile``: a page of an id walk (no EXIF): every row is stamped, and only rows the mirror lacks
+    are written (and remembered in ``ctx.without_exif`` when the page had no EXIF).
+    """
     page: dict[str, dict[str, Any]] = {}
     for item in items:
         if ctx.keeps(item.get("ownerId")):
@@ -46,13 +59,10 @@ def write_page(conn: Connection, ctx: SyncContext, items: list[dict[str, Any]], 
     if not page:
         return
     ids = list(page)
-    if mark_only:
-        conn.exec_driver_sql(
-            f"UPDATE assets SET synced_run = ? WHERE id IN ({_in_clause(len(ids))})", (ctx.run_id, *ids)
-        )
-        return
+    if reconcile:
+        page = _stamp_known(conn, ctx, page)
     existing: dict[str, str] = {}
-    if not ctx.mirror_was_empty:  # a first sync has nothing to compare with: skip the lookup
+    if not ctx.mirror_was_empty and not reconcile:  # a first sync has nothing to compare with: no lookup
         existing = dict(
             conn.exec_driver_sql(f"SELECT id, raw FROM assets WHERE id IN ({_in_clause(len(ids))})", tuple(ids)).all()
         )
@@ -82,54 +92,147 @@ def write_page(conn: Connection, ctx: SyncContext, items: list[dict[str, Any]], 
         )
 
 
-def _walk(ctx: SyncContext, updated_after: datetime | None, *, with_exif: bool, mark_only: bool) -> int:
+def _stamp_known(conn: Connection, ctx: SyncContext, page: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """An id-walk page: stamp the rows the mirror has, and return those it lacks (to be written)."""
+    ids = list(page)
+    known = conn.exec_driver_sql(
+        f"SELECT id, visibility, is_trashed FROM assets WHERE id IN ({_in_clause(len(ids))})", tuple(ids)
+    ).all()
+    if known:
+        conn.exec_driver_sql(
+            f"UPDATE assets SET synced_run = ? WHERE id IN ({_in_clause(len(known))})",
+            (ctx.run_id, *(k.id for k in known)),
+        )
+    # A known row in another place than the mirror says moved after the walk read it: the counts would
+    # not agree before the next incremental walk, so it is read in full now.
+    ctx.without_exif.update(
+        k.id for k in known
+        if (k.visibility, bool(k.is_trashed)) != (page[k.id].get("visibility"), bool(page[k.id].get("isTrashed")))
+    )
+    known_ids = {k.id for k in known}
+    missing = {i: item for i, item in page.items() if i not in known_ids}
+    ctx.without_exif.update(i for i, item in missing.items() if "exifInfo" not in item)
+    return missing
+
+
+def _walk(ctx: SyncContext, updated_after: datetime | None, *, with_exif: bool, reconcile: bool) -> int:
     seen = 0
     pages = ctx.client.search_assets(
         visibility=None, with_deleted=True, updated_after=updated_after, with_exif=with_exif, size=1000
     )
     for items in prefetched(pages):
         with ctx.engine.begin() as conn:
-            write_page(conn, ctx, items, mark_only=mark_only)
+            write_page(conn, ctx, items, reconcile=reconcile)
         seen += len(items)
         ctx.progress("assets", seen, None)
     return seen
 
 
-def _delete_unseen(ctx: SyncContext) -> None:
-    """Remove the owner's assets that the complete walk just done did not return: purged on the server."""
-    owner_clause = "" if ctx.include_partners else "AND owner_id = :owner"
-    params = {"run": ctx.run_id, "owner": ctx.owner_id}
+# Rows missing from the mirror, or in it but not seen by a complete walk, up to this many are looked up
+# one by one (GET /assets/{id}); more are handled wholesale (a walk with EXIF; deletion, which the next
+# sync's counts correct if a row only slipped).
+LOOKUP_LIMIT = 100
+
+
+def _upsert_items(ctx: SyncContext, items: list[dict[str, Any]]) -> None:
     with ctx.engine.begin() as conn:
-        gone = f"SELECT id FROM assets WHERE (synced_run IS NULL OR synced_run != :run) {owner_clause}"
-        conn.execute(text(f"DELETE FROM album_assets WHERE asset_id IN ({gone})"), params)
-        conn.execute(text(f"DELETE FROM asset_tags WHERE asset_id IN ({gone})"), params)
-        removed = conn.execute(
-            text(f"DELETE FROM assets WHERE (synced_run IS NULL OR synced_run != :run) {owner_clause}"),
-            params,
-        ).rowcount
-    ctx.stats.assets.removed += removed
+        rows = [asset_row(item, dump(item), ctx.run_id) for item in items]
+        if rows:
+            conn.exec_driver_sql(UPSERT_SQL, rows)
 
 
-# (server query, mirror condition): together they cover every asset a purge can take away. The trash
-# matters most: emptying it purges assets that were never in the live count.
+def _look_up(ctx: SyncContext, ids: list[str]) -> tuple[list[dict[str, Any]], list[str]]:
+    """(the owner's assets the server still has, the ids it has not) of ``ids``."""
+    found, gone = [], []
+    for asset_id in ids:
+        try:
+            item = ctx.client.get_asset(asset_id)
+        except NotFound:
+            gone.append(asset_id)
+            continue
+        if ctx.keeps(item.get("ownerId")) and item.get("visibility") != "locked":
+            found.append(item)
+        else:
+            gone.append(asset_id)
+    return found, gone
+
+
+def _fill_exif(ctx: SyncContext) -> None:
+    """Read in full the rows an id walk inserted without EXIF."""
+    missing = sorted(ctx.without_exif)
+    ctx.without_exif.clear()
+    if not missing:
+        return
+    if len(missing) > LOOKUP_LIMIT:
+        _walk(ctx, None, with_exif=True, reconcile=False)
+        return
+    found, gone = _look_up(ctx, missing)
+    _upsert_items(ctx, found)
+    _delete(ctx, gone)
+
+
+def _delete(ctx: SyncContext, ids: list[str]) -> None:
+    if not ids:
+        return
+    with ctx.engine.begin() as conn:
+        for chunk in (ids[i : i + 500] for i in range(0, len(ids), 500)):
+            marks = _in_clause(len(chunk))
+            conn.exec_driver_sql(f"DELETE FROM album_assets WHERE asset_id IN ({marks})", tuple(chunk))
+            conn.exec_driver_sql(f"DELETE FROM asset_tags WHERE asset_id IN ({marks})", tuple(chunk))
+            ctx.stats.assets.removed += conn.exec_driver_sql(
+                f"DELETE FROM assets WHERE id IN ({marks})", tuple(chunk)
+            ).rowcount
+
+
+def _delete_unseen(ctx: SyncContext) -> None:
+    """Remove the owner's assets that the complete walk just done did not return: purged on the server.
+
+    A few are looked up first: a row that slipped between this walk's pages is alive and stays."""
+    owner_clause = "" if ctx.include_partners else "AND owner_id = :owner"
+    with ctx.engine.connect() as conn:
+        unseen = list(
+            conn.execute(
+                text(f"SELECT id FROM assets WHERE (synced_run IS NULL OR synced_run != :run) {owner_clause}"),
+                {"run": ctx.run_id, "owner": ctx.owner_id},
+            ).scalars()
+        )
+    if len(unseen) <= LOOKUP_LIMIT:
+        alive, unseen = _look_up(ctx, unseen)
+        _upsert_items(ctx, alive)
+    _delete(ctx, unseen)
+
+
+# (server query, mirror condition): together they cover every asset a walk can lose or a purge can take
+# away. Timeline and archive apart: on 2.x and 3.0/3.1 each is its own walk, so archiving an asset
+# shifts one of them. The trash matters most for purges: emptying it purges assets that were never in
+# the live counts.
 _COUNTS: tuple[tuple[dict[str, Any], str], ...] = (
-    ({}, "is_trashed = 0 AND visibility IN ('timeline', 'archive')"),
-    ({"trashed": True}, "is_trashed = 1 AND visibility IN ('timeline', 'archive')"),
+    ({"visibility": "timeline"}, "is_trashed = 0 AND visibility = 'timeline'"),
+    ({"visibility": "archive"}, "is_trashed = 0 AND visibility = 'archive'"),
     ({"visibility": "hidden"}, "is_trashed = 0 AND visibility = 'hidden'"),
+    ({"trashed": True}, "is_trashed = 1 AND visibility IN ('timeline', 'archive')"),
+    ({"trashed": True, "visibility": "hidden"}, "is_trashed = 1 AND visibility = 'hidden'"),
 )
 
+# Id walks after the main walk before leaving the rest to the next sync (the server kept changing).
+MAX_RECONCILES = 3
 
-def _server_counts_differ(ctx: SyncContext) -> bool:
-    """Cheap purge detection: the server's counts of the owner's live, trashed and hidden assets."""
-    for query, condition in _COUNTS:
-        server_total = int(ctx.client.asset_statistics(**query).get("total", -1))
-        with ctx.engine.connect() as conn:
-            mirror_total = conn.execute(
-                text(f"SELECT COUNT(*) FROM assets WHERE owner_id = :o AND {condition}"), {"o": ctx.owner_id}
-            ).scalar()
-        if server_total != mirror_total:
-            return True
-    return False
+
+def _server_counts(ctx: SyncContext) -> list[int]:
+    return [int(ctx.client.asset_statistics(**query).get("total", -1)) for query, _ in _COUNTS]
+
+
+def _mirror_counts(ctx: SyncContext) -> list[int]:
+    with ctx.engine.connect() as conn:
+        return [
+            int(
+                conn.execute(
+                    text(f"SELECT COUNT(*) FROM assets WHERE owner_id = :o AND {condition}"), {"o": ctx.owner_id}
+                ).scalar()
+                or 0
+            )
+            for _, condition in _COUNTS
+        ]
 
 
 def updated_after(ctx: SyncContext) -> datetime | None:
@@ -142,15 +245,24 @@ def updated_after(ctx: SyncContext) -> datetime | None:
 def sync_assets(ctx: SyncContext, since: datetime | None, server_now: datetime) -> None:
     with ctx.engine.connect() as conn:
         ctx.mirror_was_empty = conn.exec_driver_sql("SELECT 1 FROM assets LIMIT 1").first() is None
-    updated_after = since
-    _walk(ctx, updated_after, with_exif=True, mark_only=False)
-    if updated_after is None:
+    before = _server_counts(ctx)
+    _walk(ctx, since, with_exif=True, reconcile=False)
+    if since is None:
         _delete_unseen(ctx)
         ctx.stats.reconciled = True
-    elif _server_counts_differ(ctx):
-        # Ids only: no EXIF, rows are stamped, not rewritten.
-        _walk(ctx, None, with_exif=False, mark_only=True)
+    for _ in range(MAX_RECONCILES):
+        after = _server_counts(ctx)
+        if after == before and after == _mirror_counts(ctx):
+            break
+        # The server changed during the walk, or the mirror lacks or keeps rows: ids only, no EXIF,
+        # known rows are stamped, not rewritten. The stamps of the walk before go first, or a row that
+        # walk saw and the server purged since would count as seen.
+        with ctx.engine.begin() as conn:
+            conn.exec_driver_sql("UPDATE assets SET synced_run = NULL WHERE synced_run = ?", (ctx.run_id,))
+        _walk(ctx, None, with_exif=False, reconcile=True)
+        _fill_exif(ctx)
         _delete_unseen(ctx)
         ctx.stats.reconciled = True
+        before = after
     with ctx.engine.begin() as conn:
         set_state(conn, WATERMARK_KEY, iso_utc(server_now.isoformat()))

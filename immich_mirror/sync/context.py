@@ -58,6 +58,8 @@ class SyncContext:
     # a tag write shows nowhere else in the payload, so their tags are re-read as well.
     recent_assets: set[str] = field(default_factory=set)
     mirror_was_empty: bool = False
+    # Rows an id walk (no EXIF) inserted because the mirror lacked them: to be read in full.
+    without_exif: set[str] = field(default_factory=set)
 
     def keeps(self, item_owner: str | None) -> bool:
         return self.include_partners or item_owner == self.owner_id

@@ -64,7 +64,9 @@ def running_servers(tmp: Path) -> Iterator[Servers]:
     library = small_library()
     library.add_api_key(library.owner_id, secret=KEY, name="reliability")
     library.add_api_key(
-        library.owner_id, secret=READ_ONLY_KEY, permissions=["user.read", "asset.read", "album.read", "tag.read"]
+        library.owner_id,
+        secret=READ_ONLY_KEY,
+        permissions=["user.read", "asset.read", "asset.statistics", "album.read", "tag.read"],
     )
     app = create_app(library, version="3.1.0")
     cert = self_signed_cert(tmp)

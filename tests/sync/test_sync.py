@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine, text
@@ -180,3 +181,42 @@ def test_changes_stamped_in_the_millisecond_the_mirror_already_saw(engine: Engin
     library.tag_assets([tag.id], ids[3:4])
     run_sync(client, engine)
     assert_mirror_equals_server(engine, library)
+
+
+def _change_after_first_page(client: ImmichClient, library: FakeLibrary, change: str) -> list[str]:
+    """Purge (or archive) an asset the first search page returned, right after that page: every later
+    row of that walk moves up one place, so the row at the page boundary slips past it unchanged."""
+    real = client.request
+    changed: list[str] = []
+
+    def request(method: str, path: str, **kw: Any) -> Any:
+        response = real(method, path, **kw)
+        if path == "/search/metadata" and not changed:
+            first = response.json()["assets"]["items"][0]["id"]
+            changed.append(first)
+            if change == "purge":
+                library.purge([first])
+            else:
+                library.set_visibility([first], "archive")
+        return response
+
+    client.request = request  # type: ignore[method-assign]
+    return changed
+
+
+@pytest.mark.parametrize(("change", "full"), [("purge", False), ("purge", True), ("archive", False)])
+def test_a_row_that_slipped_between_pages_is_found_again(
+    engine: Engine, version: str, change: str, full: bool
+) -> None:
+    library = FakeLibrary(seed=3)
+    for i in range(1500):
+        library.add_asset(f"IMG_{i:05d}.jpg")
+    client = fake_client(library, version)
+    if full:  # an existing mirror refreshed with --full: the slipped row must not be deleted
+        run_sync(client, engine)
+    changed = _change_after_first_page(client, library, change)
+    summary = run_sync(client, engine, full=full)
+    assert changed and summary.stats.reconciled
+    assert_mirror_equals_server(engine, library)
+    again = run_sync(client, engine)
+    assert not again.stats.reconciled  # steady again: the next sync makes no id walk
