@@ -100,9 +100,16 @@ _HAS_TAG = (
 )
 _IN_ALBUM = "EXISTS (SELECT 1 FROM album_assets m WHERE m.album_id = o.target AND m.asset_id = o.asset_id)"
 _ASSET_KNOWN = "EXISTS (SELECT 1 FROM assets a WHERE a.id = o.asset_id)"
+# A date counts as set when the mirror's EXIF date is the instant the row sent (compared as instants:
+# the mirror keeps UTC text, the payload carries the offset).
+_HAS_DATE = (
+    "EXISTS (SELECT 1 FROM assets a WHERE a.id = o.asset_id "
+    "AND datetime(a.date_time_original) = datetime(json_extract(o.payload, '$.dateTimeOriginal')))"
+)
 _EFFECT_PRESENT = (
     f"((o.kind = 'tag_add' AND {_HAS_TAG}) OR (o.kind = 'tag_remove' AND {_ASSET_KNOWN} AND NOT {_HAS_TAG}) "
-    f"OR (o.kind = 'album_add' AND {_IN_ALBUM}) OR (o.kind = 'album_remove' AND {_ASSET_KNOWN} AND NOT {_IN_ALBUM}))"
+    f"OR (o.kind = 'album_add' AND {_IN_ALBUM}) OR (o.kind = 'album_remove' AND {_ASSET_KNOWN} AND NOT {_IN_ALBUM}) "
+    f"OR (o.kind = 'set_date' AND {_HAS_DATE}))"
 )
 
 
@@ -116,7 +123,8 @@ def confirm_applied(conn: Connection, run_id: int, source: str = "plan") -> int:
     """
     rows = conn.execute(
         text(
-            "SELECT o.id, o.asset_id, o.kind, o.target FROM outbox o WHERE o.state IN ('pending', 'failed') "
+            "SELECT o.id, o.asset_id, o.kind, o.target, o.payload, o.before FROM outbox o "
+            "WHERE o.state IN ('pending', 'failed') "
             f"AND o.idem_key NOT IN (SELECT idem_key FROM {source}) AND {_EFFECT_PRESENT}"
         )
     ).all()
@@ -132,8 +140,9 @@ def confirm_applied(conn: Connection, run_id: int, source: str = "plan") -> int:
                 "asset_id": r.asset_id,
                 "kind": r.kind,
                 "target": r.target,
-                "before": r.kind.endswith("_remove"),
-                "after": r.kind.endswith("_add"),
+                # set_date keeps the dates it moved between, so that undo can move it back
+                "before": _load(r.before) if r.kind == "set_date" else r.kind.endswith("_remove"),
+                "after": _load(r.payload) if r.kind == "set_date" else r.kind.endswith("_add"),
                 "note": "applied; the server's answer was lost, the next sync confirmed it",
             }
             for r in rows

@@ -29,6 +29,22 @@ FEATURE_TABLES: dict[str, str] = {
 }
 
 
+# An asset's wall-clock time as the date features read it. Immich moves ``localDateTime`` only after
+# its jobs (seconds, or an hour behind a big push), and a sync in between reads the old one; so where
+# the mirror's EXIF date is the instant the tool last sent for that asset, the sent wall clock holds.
+# (SQLite takes the bare column of a max() aggregate from the row holding the maximum.)
+ASSET_LOCAL_DATES = """
+SELECT a.id AS asset_id,
+       CASE WHEN p.iso IS NOT NULL AND datetime(p.iso) = datetime(a.date_time_original) THEN substr(p.iso, 1, 19)
+            ELSE replace(substr(coalesce(a.local_date_time, a.date_time_original), 1, 19), ' ', 'T') END AS local
+FROM assets AS a
+LEFT JOIN (SELECT asset_id, json_extract(payload, '$.dateTimeOriginal') AS iso, max(id) AS last_sent
+           FROM outbox WHERE kind = 'set_date' AND state = 'sent' GROUP BY asset_id) AS p
+  ON p.asset_id = a.id
+WHERE coalesce(a.local_date_time, a.date_time_original) IS NOT NULL
+"""
+
+
 def write_settings(conn: Connection, feature: str, values: Mapping[str, object]) -> None:
     conn.execute(
         text(f"INSERT OR REPLACE INTO {SETTINGS_TABLE} (feature, key, value) VALUES (:f, :k, :v)"),

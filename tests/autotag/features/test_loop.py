@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import text
@@ -12,6 +13,7 @@ from sqlalchemy import text
 from autotag import session as ops
 from autotag.config import parse_config
 from autotag.session import Session
+from immich_mirror.errors import UnexpectedResponse
 from immich_mirror.fake.library import FakeLibrary
 from tests.helpers import fake_client
 
@@ -191,3 +193,68 @@ def test_a_cascade_is_planned_in_one_go_and_the_rehearsal_leaves_no_trace(tmp_pa
         assert ops.run(s).classify.summary.changes == 0
     finally:
         s.close()
+
+
+def test_a_repaired_date_counts_at_once_for_the_album_date_check(tmp_path: Path, version: str) -> None:
+    """Immich moves localDateTime only after its jobs; the run after the push (jobs still queued) must
+    judge the asset by its new date, not flag it as far from its album and unflag it later."""
+    lib = FakeLibrary(seed=6, jobs="manual")
+    upload = datetime(2024, 3, 1, 10, 0, tzinfo=UTC)
+    asset = lib.add_asset("IMG-20190601-WA0001.jpg", file_created_at=upload)
+    lib.create_album("2019-06-01 Beach", asset_ids=[asset.id])
+    lib.settle()
+    cfg = parse_config({"dates": {"enabled": True}, "album_dates": {"enabled": True}})
+    s = Session(cfg=cfg, db_path=tmp_path / "m.db", client_factory=lambda: fake_client(lib, version),
+                sleep=lambda _s: None)
+    try:
+        first = ops.run(s)
+        assert first.classify.summary.kinds == {"set_date": 1}
+        assert lib.assets[asset.id].date_time_original == datetime(2019, 6, 1, 12, tzinfo=UTC)
+        again = ops.run(s)  # the server's jobs have not run: its timeline date is still the upload's
+        assert again.classify.summary.changes == 0, again.classify.summary.kinds
+        lib.settle()
+        assert ops.run(s).classify.summary.changes == 0
+    finally:
+        s.close()
+    assert tagged(lib, "autotag_output_album_date_mismatch") == set()
+
+
+def test_a_date_set_whose_answer_was_lost_is_logged_and_undone(tmp_path: Path, version: str) -> None:
+    """PUT /assets reached the server but its answer did not: the next run finds the date there, logs
+    the change with both dates (not cancelled unlogged), and undo puts the old date back."""
+    lib = FakeLibrary(seed=7)
+    upload = datetime(2024, 3, 1, 10, 0, tzinfo=UTC)
+    asset = lib.add_asset("IMG-20190601-WA0001.jpg", file_created_at=upload)
+    lost: list[str] = []
+
+    def client() -> Any:
+        c = fake_client(lib, version)
+        real = c.request
+
+        def request(method: str, path: str, **kw: Any) -> Any:
+            response = real(method, path, **kw)
+            if (method, path) == ("PUT", "/assets") and not lost:
+                lost.append(path)
+                raise UnexpectedResponse("the connection closed before the answer came (test)")
+            return response
+
+        c.request = request  # type: ignore[method-assign]
+        return c
+
+    s = Session(cfg=parse_config({"dates": {"enabled": True}}), db_path=tmp_path / "m.db",
+                client_factory=client, sleep=lambda _s: None)
+    try:
+        with pytest.raises(UnexpectedResponse):
+            ops.run(s)
+        assert lost
+        assert lib.assets[asset.id].date_time_original == datetime(2019, 6, 1, 12, tzinfo=UTC)
+        second = ops.run(s)
+        assert second.classify.enqueued.confirmed == 1 and second.classify.summary.changes == 0
+        with s.engine.connect() as conn:
+            change = conn.execute(text("SELECT run_id, before, after, note FROM changes WHERE kind = 'set_date'")).one()
+        assert change.note.startswith("applied; the server's answer was lost")
+        assert "2019-06-01T12:00:00" in change.after and "2024-03-01T10:00:00" in change.before
+        ops.undo(s, run_id=change.run_id, apply=True)
+    finally:
+        s.close()
+    assert lib.assets[asset.id].date_time_original == upload
