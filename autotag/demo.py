@@ -18,6 +18,7 @@ from autotag.config import starter_config_text
 from immich_mirror.db.migrate import open_db
 from immich_mirror.fake.generate import generate_library
 from immich_mirror.fake.runner import running_fake_server
+from immich_mirror.fake.state import SUPPORTED_VERSIONS
 
 
 def _step(title: str, argv: list[str]) -> int:
@@ -56,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--assets", type=int, default=3000)
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--server-version", default="3.1.0")
+    parser.add_argument("--server-version", default="3.1.0", choices=SUPPORTED_VERSIONS)
     args = parser.parse_args(argv)
 
     library = generate_library(args.assets, seed=args.seed)

@@ -18,6 +18,8 @@ from immich_mirror.fake.runner import NoDelayH11Protocol, bind_socket, build_app
 from immich_mirror.fake.state import SUPPORTED_VERSIONS
 from immich_mirror.fake.statefile import read_state
 
+DEFAULT_VERSION = "3.1.0"
+
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m immich_mirror.fake", description=__doc__)
@@ -27,7 +29,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--state", help="load the library from this JSON state file")
     parser.add_argument("--api-key", help="accept this key (all permissions) besides the library's own")
-    parser.add_argument("--server-version", default="3.1.0", choices=SUPPORTED_VERSIONS)
+    parser.add_argument("--server-version", default=None, choices=SUPPORTED_VERSIONS,
+                        help="the Immich version to answer as (default: the state file's, else 3.1.0)")
     parser.add_argument("--lost-writes", type=float, default=None, metavar="RATE",
                         help="probability that a quick second tag write to an asset is undone")
     parser.add_argument("--lost-writes-window", type=float, default=None, metavar="MS")
@@ -42,9 +45,11 @@ def build(args: argparse.Namespace) -> tuple[FakeLibrary, FaultPlan | None]:
     if args.state:
         library, faults = read_state(args.state)
     elif args.assets:
-        library = generate_library(args.assets, args.seed, version=args.server_version)
+        library = generate_library(args.assets, args.seed, version=args.server_version or DEFAULT_VERSION)
     else:
-        library = FakeLibrary(version=args.server_version, seed=args.seed)
+        library = FakeLibrary(version=args.server_version or DEFAULT_VERSION, seed=args.seed)
+    if args.server_version:  # named on the command line: it wins over the state file's
+        library.version = args.server_version
     if args.lost_writes is not None:
         library.lost_writes_rate = args.lost_writes
     if args.lost_writes_window is not None:
@@ -65,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
     except (OSError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    version = args.server_version if not args.state else library.version
+    version = library.version
     sock = bind_socket(args.host, args.port)
     host, port = sock.getsockname()[:2]
     key = args.api_key or default_key(library)
