@@ -241,7 +241,7 @@ def classify(
 
     s = with_links(writer(), exclude, only)
     result = ops.classify(s, dry_run=dry_run, preview=None if as_json else limit)
-    base = s.cfg.immich.url or ""
+    base = normalize_server_url(s.cfg.immich.url) if s.cfg.immich.url else ""  # host:port/api -> a web link
     render.plan(out, result, result.rows, base=base, as_json=as_json, limit=limit)
 
 

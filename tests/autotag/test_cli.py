@@ -10,6 +10,8 @@ import pytest
 
 from autotag.cli import main
 from autotag.config import load_config
+from immich_mirror.fake.library import FakeLibrary
+from immich_mirror.fake.runner import running_fake_server
 
 
 @pytest.fixture(autouse=True)
@@ -202,3 +204,18 @@ def test_a_bug_prints_one_line_with_the_key_redacted(
     line = one_line_error(err)
     assert code == 1 and line.startswith("error: unexpected RuntimeError: boom with *** inside")
     assert "--debug" in line and "SECRETKEY" not in out + err
+
+
+def test_dry_run_links_are_web_links_whatever_form_the_url_took(
+    isolated: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lib = FakeLibrary(seed=2)
+    asset = lib.add_asset("IMG_0001.jpg")
+    with running_fake_server(lib) as (url, key):
+        hostport = url.removeprefix("http://")
+        monkeypatch.setenv("IMMICH_URL", f"{hostport}/api/")
+        monkeypatch.setenv("IMMICH_API_KEY", key)
+        assert run(capsys, "--db", str(isolated / "m.db"), "sync")[0] == 0
+        code, out, err = run(capsys, "--db", str(isolated / "m.db"), "classify", "--dry-run")
+    assert code == 0, err
+    assert f"{url}/photos/{asset.id}" in out
