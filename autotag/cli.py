@@ -284,6 +284,7 @@ def run(
         out.print_json(json.dumps(result.as_dict()))
     else:
         err.print(result.sync.line())
+        render.problems(err, result.classify.problems)
         render.push_result(err, result.push)
         out.print(render.run_line(result.as_dict()))
     _exit_for(result.push, strict)

@@ -91,6 +91,7 @@ def plan(console: Console, result: Any, rows: Sequence[Any], *, base: str, as_js
             "by_rule": summary.rules,
             "by_kind": summary.kinds,
             "enqueued": result.enqueued.__dict__ if result.enqueued else None,
+            "problems": [f"{f}: {p}" for f, p in result.problems],
             "mutations": [
                 {**r.__dict__, "link": web_link(base, r.asset_id) if base and r.asset_id else None}
                 for r in rows
@@ -112,6 +113,7 @@ def plan(console: Console, result: Any, rows: Sequence[Any], *, base: str, as_js
         console.print(f"  {r.kind:<12} {r.target:<40} {link}{detail}", markup=False)
     if total > limit:
         console.print(f"  ... and {total - limit} more (--limit N, or --json for all)")
+    problems(console, result.problems)
     if result.enqueued is not None:
         e = result.enqueued
         console.print(
@@ -134,6 +136,12 @@ def push_result(console: Console, r: Any) -> None:
     if r.interrupted:
         parts.append("interrupted: run `autotag push` to finish")
     console.print(", ".join(parts))
+
+
+def problems(console: Console, found: Sequence[tuple[str, str]]) -> None:
+    """What a feature left undone for the user to fix (the rest of the run went on)."""
+    for feature, problem in found:
+        console.print(f"warning: {feature}: {problem}", markup=False)
 
 
 def run_line(d: dict[str, Any]) -> str:

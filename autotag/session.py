@@ -17,6 +17,7 @@ from sqlalchemy import Connection, Engine, text
 
 from autotag.closure import PLAN_TABLE, materialize_plan
 from autotag.config import AutotagConfig
+from autotag.features import feature_problems
 from autotag.links import apply_scope
 from autotag.outbox import EnqueueResult, counts_by_state, enqueue_plan, finish_run, start_run
 from autotag.plan import PlanRow, PlanSummary, install_rules, plan_rows, plan_summary
@@ -84,6 +85,8 @@ class ClassifyResult:
     run_id: int | None
     rows: list[PlanRow] = field(default_factory=list)  # the first ``preview`` rows of the plan, in order
     rounds: int = 1  # how many times the plan was asked before it stopped growing (autotag.closure)
+    # What a feature could not do and left to the user: (feature, problem), e.g. two albums of one name
+    problems: list[tuple[str, str]] = field(default_factory=list)
 
 
 @dataclass
@@ -101,6 +104,7 @@ class RunResult:
             "changes": self.push.sent,
             "seconds": round(self.seconds, 2),
             "push": self.push.as_dict(),
+            "problems": [f"{f}: {p}" for f, p in self.classify.problems],
         }
 
 
@@ -136,9 +140,10 @@ def classify(
         rounds = materialize_plan(conn, output_tags(session.cfg))
         summary = plan_summary(conn, plan_source=PLAN_TABLE)
         rows = [] if preview == 0 else list(plan_rows(conn, preview, source=PLAN_TABLE))
+        problems = feature_problems(conn)
         if dry_run or (skip_empty and not summary.changes and not _live(conn)):
             conn.exec_driver_sql(f"DROP TABLE {PLAN_TABLE}")
-            return ClassifyResult(summary, None, None, rows, rounds)
+            return ClassifyResult(summary, None, None, rows, rounds, problems)
         run_id = start_run(conn, "classify")
         enqueued = enqueue_plan(conn, run_id, source=PLAN_TABLE)
         conn.exec_driver_sql(f"DROP TABLE {PLAN_TABLE}")
@@ -148,7 +153,7 @@ def classify(
             "ok",
             {"enqueued": enqueued.added, "cancelled": enqueued.cancelled, "by_status": summary.statuses},
         )
-    return ClassifyResult(summary, enqueued, run_id, rows, rounds)
+    return ClassifyResult(summary, enqueued, run_id, rows, rounds, problems)
 
 
 def push_settings(cfg: AutotagConfig) -> PushSettings:

@@ -130,6 +130,12 @@ def test_two_albums_with_the_wanted_name_do_not_stop_the_run(session: Session, l
     library.create_album("Cats")
     result = ops.run(session)
     assert result.push.dead == 0
+    assert result.classify.problems == [
+        ("tag_albums", "several albums are named 'Cats': add the assets by hand or rename one")
+    ]
+    assert result.as_dict()["problems"] == [
+        "tag_albums: several albums are named 'Cats': add the assets by hand or rename one"
+    ]
     assert all(not a.members for a in library.albums.values() if a.name == "Cats")
     assert library.assets[library.ids["whatsapp"]].date_time_original.year == 2020  # type: ignore[attr-defined]
 
