@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import json
+import logging
 import sqlite3
 from collections.abc import Mapping, Sequence
 from datetime import datetime
@@ -15,11 +16,13 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, text
+from sqlalchemy.exc import DBAPIError
 
 from autotag.plan import install_rules
 from autotag.session import Session
+from immich_mirror.db.engine import translate_db_error
 from immich_mirror.db.migrate import open_db
-from immich_mirror.errors import ImmichMirrorError
+from immich_mirror.errors import DatabaseBusy, DatabaseUnwritable, ImmichMirrorError
 
 
 def _sync_line(run: Mapping[str, Any]) -> str:
@@ -56,10 +59,34 @@ def status_info(session: Session) -> dict[str, Any]:
     return info
 
 
+log = logging.getLogger(__name__)
+
+
+def _refresh_rule_views(session: Session) -> None:
+    """Make the rule views match the config (a short write) when the mirror can be written.
+
+    A sync or classify holding the write lock, or a read-only mirror file, does not stop a reader: it
+    reads the views as the last classify left them, and is told so."""
+    try:
+        install_rules(session.engine, session.cfg)  # opening the mirror writes too (its own views)
+    except (DBAPIError, DatabaseBusy, DatabaseUnwritable) as exc:
+        error = translate_db_error(session.db_path, exc) if isinstance(exc, DBAPIError) else exc
+        if not isinstance(error, DatabaseBusy | DatabaseUnwritable):
+            raise
+        ro = open_db(session.db_path, readonly=True)
+        try:
+            with ro.connect() as conn:
+                has_views = conn.exec_driver_sql("SELECT 1 FROM sqlite_master WHERE name = 'classification'").first()
+        finally:
+            ro.dispose()
+        if has_views is None:
+            raise error from None
+        log.warning("%s; the rule views are as the last classify left them", error)
+
+
 def run_sql(session: Session, query: str) -> tuple[list[str], list[tuple[Any, ...]]]:
     """Run user SQL over a read-only connection; SQLite's own message on error, in one line."""
-    # The rule views must exist and match the config: install them (a short write), then read only.
-    install_rules(session.engine, session.cfg)
+    _refresh_rule_views(session)
     ro = open_db(session.db_path, readonly=True)
     try:
         with ro.connect() as conn:

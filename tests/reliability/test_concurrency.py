@@ -142,3 +142,27 @@ def test_two_runs_at_once(tmp_path: Path) -> None:
     finally:
         s.close()
     assert server_markers(lib) == expected_markers(lib)
+
+
+def test_sql_reads_while_another_process_holds_the_write_lock(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = tmp_path / "mirror.db"
+    assert cli(db, "classify", "--dry-run")[0] == 0  # the rule views exist
+    monkeypatch.setattr(db_engine, "BUSY_TIMEOUT_MS", 300)
+    with closing(hold_write_lock(db)):
+        code, out, err = cli(db, "sql", "SELECT COUNT(*) AS n FROM classification", "--csv")
+    assert code == 0, err
+    assert out.splitlines()[-1] == "0"
+    assert "the rule views are as the last classify left them" in err and "Traceback" not in err
+
+
+def test_sql_on_a_fresh_mirror_held_by_another_process_says_busy(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = tmp_path / "mirror.db"
+    open_db(db).dispose()  # no rule views yet: nothing to fall back on
+    monkeypatch.setattr(db_engine, "BUSY_TIMEOUT_MS", 300)
+    with closing(hold_write_lock(db)):
+        code, _out, err = cli(db, "sql", "SELECT 1")
+    assert code == 3 and err.strip() == f"error: {db}: {BUSY}", err
