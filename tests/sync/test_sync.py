@@ -121,8 +121,8 @@ def test_album_and_tag_deletion_and_reparenting(library: FakeLibrary, engine: En
     assert "places/alice" in values and "autotag_input_meme" not in values
 
 
-def test_full_sync_reconciles_purges(library: FakeLibrary, engine: Engine) -> None:
-    client = fake_client(library, "3.1.0")
+def test_full_sync_reconciles_purges(library: FakeLibrary, engine: Engine, version: str) -> None:
+    client = fake_client(library, version)
     run_sync(client, engine)
     trashed = [i for i, a in library.assets.items() if a.deleted_at is not None]
     library.purge(trashed)  # emptying the trash does not change the live counts
@@ -130,19 +130,19 @@ def test_full_sync_reconciles_purges(library: FakeLibrary, engine: Engine) -> No
     assert_mirror_equals_server(engine, library)
 
 
-def test_partner_assets_are_left_out_by_default(library: FakeLibrary, engine: Engine) -> None:
+def test_partner_assets_are_left_out_by_default(library: FakeLibrary, engine: Engine, version: str) -> None:
     friend = library.add_user("friend@example.com", "Friend")
     library.add_partner(friend.id)
     library.add_asset("IMG_partner.jpg", owner_id=friend.id)
-    client = fake_client(library, "3.1.0")
+    client = fake_client(library, version)
     run_sync(client, engine)
     assert_mirror_equals_server(engine, library)
     summary = run_sync(client, engine, include_partners=True, full=True)
     assert summary.stats.assets.added == 1
 
 
-def test_interrupted_sync_resumes_and_converges(library: FakeLibrary, engine: Engine) -> None:
-    client = fake_client(library, "3.1.0")
+def test_interrupted_sync_resumes_and_converges(library: FakeLibrary, engine: Engine, version: str) -> None:
+    client = fake_client(library, version)
     pages = {"n": 0}
     real = client.search_assets
 
