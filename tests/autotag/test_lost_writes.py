@@ -22,7 +22,9 @@ SEEDS = [pytest.param(s, marks=pytest.mark.slow) if s >= 4 else s for s in range
 def make_library(
     seed: int, *, rate: float, window_ms: float, jobs: str, admin: bool, job_delay_s: float = 0.01
 ) -> FakeLibrary:
-    lib = FakeLibrary(seed=seed, lost_writes_rate=rate, lost_writes_window_ms=window_ms, jobs=jobs, job_delay_s=job_delay_s)
+    lib = FakeLibrary(
+        seed=seed, lost_writes_rate=rate, lost_writes_window_ms=window_ms, jobs=jobs, job_delay_s=job_delay_s
+    )
     lib.users[lib.owner_id].is_admin = admin
     ids = [lib.add_asset(f"IMG_2020010{i % 9}_12{i:04d}.jpg").id for i in range(24)]
     lib.create_album("2020-01-01 New year", asset_ids=ids[:4])
