@@ -219,3 +219,26 @@ def test_dry_run_links_are_web_links_whatever_form_the_url_took(
         code, out, err = run(capsys, "--db", str(isolated / "m.db"), "classify", "--dry-run")
     assert code == 0, err
     assert f"{url}/photos/{asset.id}" in out
+
+
+def test_immich_instance_url_is_read_and_immich_url_wins(isolated: Path) -> None:
+    cfg = isolated / "c.yaml"
+    cfg.write_text("immich:\n  url: http://from-file:2283\n")
+    assert load_config(cfg, env={"IMMICH_INSTANCE_URL": "cli-host:2283"}).immich.url == "cli-host:2283"
+    both = {"IMMICH_INSTANCE_URL": "cli-host:2283", "IMMICH_URL": "http://mine:2283"}
+    assert load_config(cfg, env=both).immich.url == "http://mine:2283"
+    assert load_config(cfg, env={}).immich.url == "http://from-file:2283"
+
+
+def test_a_config_holding_a_key_readable_by_others_gets_a_warning(
+    isolated: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cfg = isolated / "c.yaml"
+    cfg.write_text("immich:\n  url: http://127.0.0.1:9\n  api_key: file-key-abcdef123456\n")
+    cfg.chmod(0o644)
+    _, _, err = run(capsys, "--config", str(cfg), "--db", str(isolated / "m.db"), "status")
+    assert f"warning: {cfg} holds an API key and is readable by others: chmod 600 {cfg}" in err
+    assert "file-key-abcdef123456" not in err
+    cfg.chmod(0o600)
+    _, _, err = run(capsys, "--config", str(cfg), "--db", str(isolated / "m.db"), "status")
+    assert "readable by others" not in err
