@@ -321,7 +321,8 @@ class ImmichClient:
         if "ids" in fields:
             raise ValueError("pass the asset ids as the first argument, not as a field")
         for chunk in _chunks(ids, self.chunk_size):
-            self.request("PUT", "/assets", json={"ids": chunk, **fields}, expect=(200, 204))
+            # Immich answers 204 with no body; a 200 (a proxy's login page, say) did not reach it.
+            self.request("PUT", "/assets", json={"ids": chunk, **fields}, expect=(204,))
 
     def run_asset_jobs(self, ids: Sequence[str], name: str) -> None:
         """``POST /assets/jobs {assetIds, name}`` (e.g. ``refresh-metadata``), chunked."""
@@ -370,7 +371,7 @@ class ImmichClient:
 
     def delete_album(self, album_id: str) -> None:
         """``DELETE /albums/{id}``; the assets stay."""
-        self.request("DELETE", f"/albums/{album_id}", expect=(200, 204))
+        self.request("DELETE", f"/albums/{album_id}", expect=(204,))  # 204, as on v2.7.5 and v3.1.0
 
     def _bulk_ids(self, method: str, path: str, ids: Sequence[str]) -> list[BulkIdResult]:
         results: list[BulkIdResult] = []
@@ -420,7 +421,7 @@ class ImmichClient:
     def delete_tag(self, tag_id: str) -> None:
         """``DELETE /tags/{id}`` (and its descendants). Untag first: the XMP sidecars keep the tag
         otherwise, and the next metadata refresh brings it back."""
-        self.request("DELETE", f"/tags/{tag_id}", expect=(200, 204))
+        self.request("DELETE", f"/tags/{tag_id}", expect=(204,))  # 204, as on v2.7.5 and v3.1.0
 
     # ---- the rest -----------------------------------------------------------------------------
 
