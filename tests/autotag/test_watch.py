@@ -137,6 +137,42 @@ def test_outage_backs_off_says_so_once_and_recovers(session: Session, library: F
     assert result.outages == 1
 
 
+def test_outage_in_the_middle_of_a_push_loses_nothing_and_applies_nothing_twice(
+    session: Session, library: FakeLibrary
+) -> None:
+    """The server goes away right after the push's first write landed (its answer lost with it): the
+    loop backs off, and once the server is back the push finishes; each marker is applied and logged once."""
+    clock = FakeTime()
+    events: list[str] = []
+    client = session.client
+    real_request = client.request
+    down = {"until": -1.0, "armed": True}
+
+    def request(method: str, path: str, **kw: Any) -> Any:
+        if clock.now < down["until"]:
+            raise ConnectionFailed(f"cannot reach Immich at {client.base_url}: connection refused")
+        response = real_request(method, path, **kw)
+        if method == "PUT" and path == "/tags/assets" and down["armed"]:
+            down.update(armed=False, until=clock.now + 25)  # this write landed; its answer did not
+            raise ConnectionFailed(f"cannot reach Immich at {client.base_url}: connection reset")
+        return response
+
+    client.request = request  # type: ignore[method-assign]
+    unclassified = set(library.assets) - set(next(iter(library.albums.values())).members)
+    watcher = Watcher(session, interval=10, max_backoff=30, max_cycles=5, on_event=events.append,
+                      sleep=clock.sleep, clock=clock.clock)
+    result = watcher.run()
+    assert not down["armed"] and result.outages == 1
+    assert any("unreachable" in e for e in events) and any(e.startswith("Immich is back after") for e in events)
+    assert markers(library) == unclassified
+    with session.engine.connect() as conn:
+        logged = conn.execute(
+            text("SELECT asset_id, COUNT(*) FROM changes WHERE kind = 'tag_add' GROUP BY asset_id")
+        ).all()
+        live = conn.execute(text("SELECT COUNT(*) FROM outbox WHERE state IN ('pending', 'failed')")).scalar()
+    assert dict(logged) == dict.fromkeys(unclassified, 1) and live == 0
+
+
 def test_stop_request_ends_the_wait_promptly(session: Session) -> None:
     clock = FakeTime()
     stop = {"now": False}
