@@ -4,15 +4,17 @@ Per recording: same status; recursively the same keys, JSON types, nullability a
 the same error shape and messages; and the values that express behaviour (`nextPage`, `total` =
 items on the page, `{count}` of new links, per-id `success`/`error`). Data values (ids, dates,
 counts of a library the fake does not have) are not compared. Recordings that are not one JSON
-request/response (notes, timings, effects, JSON-lines streams) are skipped, saying why.
+request/response (notes, timings, JSON-lines streams) are skipped, saying why; the ``*_effect`` ones
+(what a date write does before and after the server's jobs) are replayed by their own test below.
 """
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from fake_recordings import KEY, LIMITED_KEY, SESSION, is_exchange, load, prepare, seed
+from fake_recordings import KEY, LIMITED_KEY, SESSION, ensure_asset, is_exchange, load, prepare, seed
 from starlette.testclient import TestClient
 
 from immich_mirror.fake.app import create_app
@@ -182,3 +184,59 @@ def compare_behaviour(rec: Any, got: Any, problems: list[str]) -> None:
         have_ids = [(i["id"], i["success"], i.get("error")) for i in got]
         if want_ids != have_ids:
             problems.append(f"per-id results: recorded {want_ids}, fake {have_ids}")
+
+
+def _effect_cases() -> list[Any]:
+    return [
+        pytest.param(folder, name, id=f"{folder}/{name}")
+        for folder in FOLDERS
+        for name, rec in load(folder).items()
+        if name.endswith("_effect") and "after_jobs" in rec
+    ]
+
+
+_EFFECT_FIELDS = {"fileCreatedAt": "fileCreatedAt", "localDateTime": "localDateTime",
+                  "exif.dateTimeOriginal": "dateTimeOriginal", "exif.timeZone": "timeZone"}
+
+
+def _dates_of(client: TestClient, asset_id: str) -> dict[str, Any]:
+    got = client.get(f"/api/assets/{asset_id}", headers={"x-api-key": KEY}).json()
+    exif = got.get("exifInfo") or {}
+    return {k: (exif.get(f) if k.startswith("exif.") else got.get(f)) for k, f in _EFFECT_FIELDS.items()}
+
+
+@pytest.mark.parametrize(("folder", "name"), _effect_cases())
+def test_date_effects_follow_the_server(folder: str, name: str) -> None:
+    """What a date write does before and after the server's jobs (the `*_effect` recordings): the EXIF
+    date at once, fileCreatedAt and localDateTime only once the jobs ran, the zone as Immich labels it."""
+    rec = _recording(folder, name)
+    req = rec["request"]
+    body = req.get("body", req)  # the bulk effect files keep only the body
+    url = req.get("url", "/api/assets")
+    after = rec["after_jobs"] if isinstance(rec["after_jobs"], list) else [rec["after_jobs"]]
+    lib = seed(folder)
+    lib.jobs_mode = "manual"
+    for want in after:
+        ensure_asset(lib, want["id"])
+        asset = lib.assets[want["id"]]
+        before = rec.get("before") or {}
+        start = before.get("exif.dateTimeOriginal") or want["exif.dateTimeOriginal"]
+        dto = datetime.fromisoformat(start) - timedelta(minutes=body.get("dateTimeRelative", 0) if not before else 0)
+        asset.date_time_original = asset.file_created_at = dto.astimezone(UTC)
+        asset.local_date_time = dto.astimezone(UTC)
+        asset.time_zone = before.get("exif.timeZone")
+    client = TestClient(create_app(lib, version=folder.lstrip("v")))
+    ids = [w["id"] for w in after]
+    earlier = {i: _dates_of(client, i) for i in ids}
+    response = client.put(url, json=body, headers={"x-api-key": KEY})
+    assert response.status_code in (200, 204), response.text
+    if "immediately_in_response" in rec:
+        now = rec["immediately_in_response"]
+        got = _dates_of(client, now["id"])
+        assert got["exif.dateTimeOriginal"] == now["exif.dateTimeOriginal"]
+        assert got["exif.timeZone"] == now["exif.timeZone"]
+        unmoved = earlier[now["id"]]
+        assert (got["fileCreatedAt"], got["localDateTime"]) == (unmoved["fileCreatedAt"], unmoved["localDateTime"])
+    lib.settle()
+    for want in after:
+        assert _dates_of(client, want["id"]) == {k: want[k] for k in _EFFECT_FIELDS}, want["id"]
