@@ -40,6 +40,7 @@ from immich_mirror.api.client import ImmichClient
 from immich_mirror.api.models import BulkIdResult
 from immich_mirror.errors import ApiError, ConnectionFailed, NotFound, PermissionDenied, ServerError
 from immich_mirror.sync.rows import ts
+from immich_mirror.sync.tags import record_tags
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -433,6 +434,15 @@ class Pusher:
                 [{**change_of(r, "still lost after the last verify round"), "after": None} for r in rows],
             )
 
+    def _record_touched_tags(self) -> None:
+        """Our tag writes moved those tags' ``updatedAt``; store the records as they are now, or the next
+        sync would take the move for someone else's and re-read each tag's members in full."""
+        if not self._want:
+            return
+        touched = [t for t in self.client.list_tags() if t.id in self._want]
+        with self.engine.begin() as conn:
+            record_tags(conn, touched)
+
     # -------------------------------------------------------------------- run
     def push(self) -> PushResult:
         with self.engine.connect() as conn:
@@ -464,6 +474,7 @@ class Pusher:
                     apply(wave)
                 self.progress("push", self.result.sent, total)
             self.verify()
+            self._record_touched_tags()
         except _Stopped:
             self.result.interrupted = True
         return self.result

@@ -1,4 +1,4 @@
-"""The tag pass: the tag list every run; asset-tag links re-read only for assets that changed.
+"""The tag pass: the tag list every run; asset-tag links re-read for assets or tags that changed.
 
 Immich reports an asset's tags only in ``GET /assets/{id}``. Searching ``tagIds:[t]`` returns the
 assets tagged ``t`` *or any descendant of t*. The mirror keeps *direct* links (``asset_tags``) and
@@ -8,7 +8,10 @@ tag and one of its descendants; it is recorded with the descendant only (docs/sc
 
 A tag write reaches the asset's ``updatedAt`` once the server's jobs ran (API-NOTES 0b), so the asset
 pass knows which assets may have new tags. For a handful the exact ``tags[]`` of ``GET /assets/{id}``
-is cheapest; for more, one search per tag restricted with the same ``updatedAfter``. A full refresh
+is cheapest; for more, one search per tag restricted with the same ``updatedAfter``. The write moves
+the tag's own ``updatedAt`` at once, and it is the only trace of a write to an asset whose sidecar
+Immich cannot write (a read-only external library): a tag whose record moved has its members read in
+full and compared with the mirror (``_drift``). A full refresh
 (one search per tag, no date filter) runs on ``--full``, on the first sync, and whenever the tag tree
 itself changed (a tag created, deleted or moved), since that changes what "direct" means.
 """
@@ -19,7 +22,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import text
+from sqlalchemy import Connection, text
 
 from immich_mirror.api.models import Tag
 from immich_mirror.errors import NotFound
@@ -42,6 +45,13 @@ _UPSERT = text(
 )
 
 
+def record_tags(conn: Connection, tags: Iterable[Tag]) -> None:
+    """Store tag records as the server has them now (the pusher, after its own writes moved them: the
+    next sync then has no reason to re-read those tags' members)."""
+    for tag in tags:
+        conn.execute(_UPSERT, tag_row(tag))
+
+
 def _tree_signature(tags: Iterable[Tag]) -> str:
     return ";".join(sorted(f"{t.id}>{t.parent_id or ''}" for t in tags))
 
@@ -50,7 +60,8 @@ def direct_tags(matched: set[str], children: dict[str, set[str]]) -> set[str]:
     return {t for t in matched if not (children.get(t, set()) & matched)}
 
 
-def _upsert_tags(ctx: SyncContext, tags: list[Tag]) -> None:
+def _upsert_tags(ctx: SyncContext, tags: list[Tag]) -> set[str]:
+    """Write the tag list into the mirror; returns the ids of known tags whose record moved."""
     server = {t.id: t for t in tags}
     with ctx.engine.begin() as conn:
         known = {r[0]: r[1] for r in conn.execute(text("SELECT id, raw FROM tags"))}
@@ -63,15 +74,56 @@ def _upsert_tags(ctx: SyncContext, tags: list[Tag]) -> None:
         moving = [t for t in tags if t.id in known and known[t.id] != tag_row(t)["raw"]]
         for tag in moving:
             conn.execute(text("UPDATE tags SET value = '#moving#' || id WHERE id = :t"), {"t": tag.id})
+        moved: set[str] = set()
         for tag in tags:
             row = tag_row(tag)
             if tag.id not in known:
                 ctx.stats.tags.added += 1
             elif known[tag.id] != row["raw"]:
                 ctx.stats.tags.changed += 1
+                moved.add(tag.id)
             else:
                 continue
             conn.execute(_UPSERT, row)
+    return moved
+
+
+def _drift(ctx: SyncContext, moved: set[str], children: dict[str, set[str]]) -> set[str]:
+    """Assets whose membership of a moved tag differs between the server and the mirror.
+
+    Tagging moves the tag's ``updatedAt`` at once, but an asset's only after the sidecar jobs, and
+    never for a read-only external library (API-NOTES 0b): so the members of a tag that moved are
+    read in full and compared with the mirror's links to the tag and its descendants."""
+    drifted: set[str] = set()
+    for tag_id in sorted(moved):
+        family = [tag_id]
+        for member in family:  # the tag and every descendant: what a search by the tag matches
+            family.extend(sorted(children.get(member, ())))
+        on_server: set[str] = set()
+        pages = ctx.client.search_assets(visibility=None, with_deleted=True, tag_ids=[tag_id], with_exif=False)
+        for items in pages:
+            on_server.update(i["id"] for i in items if ctx.keeps(i.get("ownerId")))
+        with ctx.engine.connect() as conn:
+            marks = ", ".join("?" for _ in family)
+            in_mirror = {
+                r[0]
+                for r in conn.exec_driver_sql(
+                    f"SELECT DISTINCT asset_id FROM asset_tags WHERE tag_id IN ({marks})", tuple(family)
+                )
+            }
+            # Only assets the mirror has: one it lacks is the asset pass's to bring in, links and all.
+            known: set[str] = set()
+            new = sorted(on_server - in_mirror)
+            for i in range(0, len(new), 900):
+                chunk = new[i : i + 900]
+                known.update(
+                    r[0]
+                    for r in conn.exec_driver_sql(
+                        f"SELECT id FROM assets WHERE id IN ({', '.join('?' for _ in chunk)})", tuple(chunk)
+                    )
+                )
+        drifted |= known | (in_mirror - on_server)
+    return drifted
 
 
 def _matches(ctx: SyncContext, tags: list[Tag], updated_after: datetime | None) -> dict[str, set[str]]:
@@ -118,7 +170,7 @@ def _replace_links(ctx: SyncContext, direct: dict[str, set[str]], everything: bo
 
 def sync_tags(ctx: SyncContext, updated_after: datetime | None) -> None:
     tags = ctx.client.list_tags()
-    _upsert_tags(ctx, tags)
+    moved = _upsert_tags(ctx, tags)
     children: dict[str, set[str]] = defaultdict(set)
     for tag in tags:
         if tag.parent_id:
@@ -126,11 +178,14 @@ def sync_tags(ctx: SyncContext, updated_after: datetime | None) -> None:
     signature = _tree_signature(tags)
     with ctx.engine.connect() as conn:
         tree_changed = get_state(conn, TREE_KEY) != signature
-    if ctx.full or updated_after is None or tree_changed:
+    everything = ctx.full or updated_after is None or tree_changed
+    drifted = set() if everything or not moved else _drift(ctx, moved, children)
+    changed = ctx.changed_assets | ctx.recent_assets | drifted
+    # Members that never showed in the asset pass, more than a handful: only a full read is exact.
+    if everything or (drifted and len(changed) > FEW_ASSETS):
         matched = _matches(ctx, tags, None)
         _replace_links(ctx, {a: direct_tags(m, children) for a, m in matched.items()}, everything=True)
     else:
-        changed = ctx.changed_assets | ctx.recent_assets
         if len(changed) <= FEW_ASSETS:
             # Exact direct tags, and cheaper than one search per tag for a handful of assets.
             known = {t.id for t in tags}

@@ -81,6 +81,9 @@ def test_run_marks_then_second_run_changes_nothing(make_session: Session, librar
     again = ops.run(make_session)
     assert again.push.sent == 0
     assert again.classify.enqueued is not None and again.classify.enqueued.added == 0
+    # The push stored the marker tags as its writes left them: the sync after it sees no tag moved
+    # (a moved tag has its members read in full, for writes no asset shows).
+    assert again.sync.stats.tags.changed == 0
 
 
 def test_fix_on_server_removes_the_marker(make_session: Session, library: FakeLibrary) -> None:

@@ -14,7 +14,7 @@ from immich_mirror.api.client import ImmichClient
 from immich_mirror.db.migrate import open_db
 from immich_mirror.fake.library import FakeLibrary
 from immich_mirror.sync.runner import run_sync
-from tests.helpers import assert_mirror_equals_server, fake_client
+from tests.helpers import assert_mirror_equals_server, fake_client, stepping_clock
 
 
 @pytest.fixture
@@ -220,3 +220,24 @@ def test_a_row_that_slipped_between_pages_is_found_again(
     assert_mirror_equals_server(engine, library)
     again = run_sync(client, engine)
     assert not again.stats.reconciled  # steady again: the next sync makes no id walk
+
+
+@pytest.mark.parametrize("tagged", [3, 25])
+def test_tags_added_where_the_asset_never_moves_are_seen(engine: Engine, version: str, tagged: int) -> None:
+    """A read-only external library (or jobs not run yet): tagging moves the tag's updatedAt at once and
+    the asset's never. The next incremental sync still finds the new links (a few assets exactly, many
+    by a full read of the tags)."""
+    library = FakeLibrary(seed=4, jobs="manual", clock=stepping_clock())
+    ids = [library.add_asset(f"IMG_{i:03d}.jpg").id for i in range(30)]
+    pets = library.create_tag("pets")
+    cat = library.create_tag("pets/cat")
+    library.tag_assets([cat.id], ids[:2])
+    library.settle()
+    client = fake_client(library, version)
+    run_sync(client, engine)
+    library.tag_assets([cat.id], ids[2 : 2 + tagged])
+    library.tag_assets([pets.id], ids[29:])
+    library.untag_assets([cat.id], ids[:1])  # a removal alone moves nothing; it rides along here
+    summary = run_sync(client, engine)
+    assert summary.stats.assets.changed == 0  # the asset pass saw nothing
+    assert_mirror_equals_server(engine, library)
