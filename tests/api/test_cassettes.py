@@ -19,6 +19,7 @@ import pytest
 import vcr
 import yaml
 
+from immich_mirror.api import record
 from immich_mirror.api.client import ImmichClient
 from immich_mirror.api.models import User
 from immich_mirror.api.record import SECRET_HEADERS, SECRET_PARAMS
@@ -31,6 +32,8 @@ from immich_mirror.errors import (
     PermissionDenied,
     UnsupportedServer,
 )
+from immich_mirror.fake.generate import generate_library
+from immich_mirror.fake.runner import running_fake_server
 
 from .conftest import API_KEY, CASSETTES, VERSIONS, cassette_interactions
 
@@ -304,3 +307,33 @@ def test_both_versions_have_the_same_cassettes_for_the_client() -> None:
     needed = {"server_version", "users_me", "albums_list", "tags_list", "search_paging", *ERROR_CLASSES}
     for version in VERSIONS:
         assert needed <= names[version], needed - names[version]
+
+
+# ---------------------------------------------------------------- cassettes recorded live (make cassettes)
+def _live_cassettes() -> list[Any]:
+    found = sorted(CASSETTES.glob("*/live_*.yaml"))
+    if not found:
+        why = "no live cassettes yet: `make cassettes IMMICH_URL=... IMMICH_API_KEY=...` records them"
+        return [pytest.param(None, id="none-recorded", marks=pytest.mark.skip(reason=why))]
+    return [pytest.param(p, id=f"{p.parent.name}/{p.stem}") for p in found]
+
+
+@pytest.mark.parametrize("path", _live_cassettes())
+def test_live_cassette_replays(path: Path | None) -> None:
+    """Whatever `make cassettes` recorded from a real server, the client reads it with the same call."""
+    assert path is not None
+    with PLAYER.use_cassette(str(path)):
+        record.LIVE_CALLS[path.stem.removeprefix("live_")](_client())
+
+
+@pytest.mark.parametrize("version", ["2.7.5", "3.1.0", "3.2.2"])
+def test_live_recording_round_trip(tmp_path: Path, version: str) -> None:
+    """`make cassettes` against a server (here the fake), then every cassette replays with the client."""
+    with running_fake_server(generate_library(20, seed=3), version=version) as (url, key):
+        written = record.live(tmp_path, url, key)
+    assert sorted(p.stem.removeprefix("live_") for p in written) == sorted(record.LIVE_CALLS)
+    player = vcr.VCR(cassette_library_dir=str(tmp_path), record_mode="none", match_on=("method", "path", "query"))
+    for path in written:
+        with player.use_cassette(str(path)) as cassette:
+            record.LIVE_CALLS[path.stem.removeprefix("live_")](_client())
+        assert cassette.all_played, path.name
