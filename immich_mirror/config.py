@@ -33,12 +33,23 @@ ENV_URL = ("IMMICH_URL", "IMMICH_INSTANCE_URL")
 ENV_API_KEY = "IMMICH_API_KEY"
 
 
+def _app_dir(xdg_name: str, fallback: str, platform_dir: str) -> Path:
+    """$XDG_<...>_HOME/immich-mirror, else ~/.config or ~/.local/share: on Linux and macOS alike, as
+    the docs promise (platformdirs would pick ~/Library on macOS); Windows keeps its own place."""
+    xdg = os.environ.get(xdg_name)
+    if xdg and Path(xdg).is_absolute():
+        return Path(xdg) / APP_NAME
+    if os.name == "nt":  # pragma: no cover - Windows
+        return Path(platform_dir)
+    return Path.home() / fallback / APP_NAME
+
+
 def default_config_path() -> Path:
-    return Path(platformdirs.user_config_dir(APP_NAME)) / "config.yaml"
+    return _app_dir("XDG_CONFIG_HOME", ".config", platformdirs.user_config_dir(APP_NAME, False)) / "config.yaml"
 
 
 def default_db_path() -> Path:
-    return Path(platformdirs.user_data_dir(APP_NAME)) / "mirror.db"
+    return _app_dir("XDG_DATA_HOME", ".local/share", platformdirs.user_data_dir(APP_NAME, False)) / "mirror.db"
 
 
 class ImmichSettings(BaseModel):

@@ -242,3 +242,15 @@ def test_a_config_holding_a_key_readable_by_others_gets_a_warning(
     cfg.chmod(0o600)
     _, _, err = run(capsys, "--config", str(cfg), "--db", str(isolated / "m.db"), "status")
     assert "readable by others" not in err
+
+
+def test_default_paths_without_xdg_variables(isolated: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from immich_mirror import config as mconf
+
+    monkeypatch.delenv("XDG_CONFIG_HOME")
+    monkeypatch.delenv("XDG_DATA_HOME")
+    monkeypatch.setenv("HOME", str(isolated / "home"))
+    assert mconf.default_config_path() == isolated / "home/.config/immich-mirror/config.yaml"
+    assert mconf.default_db_path() == isolated / "home/.local/share/immich-mirror/mirror.db"
+    monkeypatch.setenv("XDG_DATA_HOME", "relative/ignored")  # the spec: only absolute paths count
+    assert mconf.default_db_path() == isolated / "home/.local/share/immich-mirror/mirror.db"
