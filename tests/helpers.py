@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, text
 from starlette.testclient import TestClient
 
+from autotag.config import AutotagConfig
+from autotag.session import Session
 from immich_mirror.api.client import ImmichClient
 from immich_mirror.api.retry import RetryPolicy
 from immich_mirror.fake.app import create_app
@@ -40,6 +43,18 @@ def fake_client(
     library.version = version
     http = TestClient(create_app(library, version=version, **app_kw), base_url="http://fake.test")
     return ImmichClient("http://fake.test", api_key, http=http, retry=RetryPolicy.no_sleep(4))
+
+
+def fake_session(
+    library: FakeLibrary, db_path: Path, version: str = "3.1.0", cfg: AutotagConfig | None = None
+) -> Session:
+    """A session on ``db_path`` whose client talks to the in-process fake, and that never sleeps."""
+    return Session(
+        cfg=cfg or AutotagConfig(),
+        db_path=db_path,
+        client_factory=lambda: fake_client(library, version),
+        sleep=lambda _s: None,
+    )
 
 
 def ancestors_pruned(tag_ids: set[str], parents: dict[str, str | None]) -> set[str]:

@@ -15,7 +15,7 @@ from autotag.config import parse_config
 from autotag.session import Session
 from immich_mirror.errors import UnexpectedResponse
 from immich_mirror.fake.library import FakeLibrary
-from tests.helpers import fake_client
+from tests.helpers import fake_client, fake_session
 
 DUP = "autotag_output_duplicate_asset_classification_conflict"
 ALL_ON = {
@@ -62,12 +62,7 @@ def library() -> FakeLibrary:
 
 @pytest.fixture
 def session(tmp_path: Path, library: FakeLibrary, version: str) -> Iterator[Session]:
-    s = Session(
-        cfg=parse_config(ALL_ON),
-        db_path=tmp_path / "m.db",
-        client_factory=lambda: fake_client(library, version),
-        sleep=lambda _s: None,
-    )
+    s = fake_session(library, tmp_path / "m.db", version, parse_config(ALL_ON))
     yield s
     s.close()
 
@@ -146,8 +141,7 @@ def test_generated_library_converges_with_every_feature(tmp_path: Path, version:
 
     lib = generate_library(600, seed=11)
     cfg = parse_config({**ALL_ON, "tag_albums": {"enabled": True, "rules": [{"tag": "pets/cat", "album": "Cats"}]}})
-    s = Session(cfg=cfg, db_path=tmp_path / "m.db", client_factory=lambda: fake_client(lib, version),
-                sleep=lambda _s: None)
+    s = fake_session(lib, tmp_path / "m.db", version, cfg)
     try:
         first = ops.run(s)
         kinds = first.classify.summary.kinds
@@ -182,8 +176,7 @@ def test_a_cascade_is_planned_in_one_go_and_the_rehearsal_leaves_no_trace(tmp_pa
     twin = add("copy.jpg", date_time_original=datetime(2019, 8, 1, 9, tzinfo=UTC)).id
     lib.set_duplicate([inside, twin], "33333333-3333-4333-8333-333333333333")
     cfg = parse_config({"duplicates": {"enabled": True}, "folder_albums": {"enabled": True}})
-    s = Session(cfg=cfg, db_path=tmp_path / "m.db", client_factory=lambda: fake_client(lib, version),
-                sleep=lambda _s: None)
+    s = fake_session(lib, tmp_path / "m.db", version, cfg)
     try:
         ops.sync(s)
         before = _mirror_rows(s)
@@ -210,8 +203,7 @@ def test_a_repaired_date_counts_at_once_for_the_album_date_check(tmp_path: Path,
     lib.create_album("2019-06-01 Beach", asset_ids=[asset.id])
     lib.settle()
     cfg = parse_config({"dates": {"enabled": True}, "album_dates": {"enabled": True}})
-    s = Session(cfg=cfg, db_path=tmp_path / "m.db", client_factory=lambda: fake_client(lib, version),
-                sleep=lambda _s: None)
+    s = fake_session(lib, tmp_path / "m.db", version, cfg)
     try:
         first = ops.run(s)
         assert first.classify.summary.kinds == {"set_date": 1}
@@ -247,8 +239,8 @@ def test_a_date_set_whose_answer_was_lost_is_logged_and_undone(tmp_path: Path, v
         c.request = request  # type: ignore[method-assign]
         return c
 
-    s = Session(cfg=parse_config({"dates": {"enabled": True}}), db_path=tmp_path / "m.db",
-                client_factory=client, sleep=lambda _s: None)
+    s = fake_session(lib, tmp_path / "m.db", version, parse_config({"dates": {"enabled": True}}))
+    s.client_factory = client
     try:
         with pytest.raises(UnexpectedResponse):
             ops.run(s)

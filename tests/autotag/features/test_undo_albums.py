@@ -14,7 +14,7 @@ from autotag.config import parse_config
 from autotag.session import Session
 from immich_mirror.fake.library import FakeLibrary
 from tests.autotag.features.test_loop import album
-from tests.helpers import fake_client
+from tests.helpers import fake_session
 
 CONFIG = {"tag_albums": {"enabled": True, "rules": [{"tag": "pets/cat", "album": "Cats"}]}}
 
@@ -36,12 +36,7 @@ def library() -> FakeLibrary:
 
 @pytest.fixture
 def session(tmp_path: Path, library: FakeLibrary, version: str) -> Iterator[Session]:
-    s = Session(
-        cfg=parse_config(CONFIG),
-        db_path=tmp_path / "m.db",
-        client_factory=lambda: fake_client(library, version),
-        sleep=lambda _s: None,
-    )
+    s = fake_session(library, tmp_path / "m.db", version, parse_config(CONFIG))
     yield s
     s.close()
 
