@@ -162,10 +162,12 @@ def rule_views(cfg: AutotagConfig) -> dict[str, str]:
                 f"JOIN rule_names AS r ON r.position = {position:d}"
             )
     views["rule_matches_all"] = "\nUNION ALL\n".join(parts)
-    # IN rather than a join: one pass building the in-scope set beats a probe of assets per match.
+    # A probe of the asset's row per match (EXISTS: a primary-key lookup and the scope's cheap checks)
+    # rather than IN, which builds the whole in-scope set first: matches are a fraction of the library
+    # (at 100k assets 0.47 s -> 0.07 s; at 1M 1.1 s -> 0.7 s).
     views["rule_matches"] = (
         "SELECT m.asset_id, m.rule, m.album_id FROM rule_matches_all AS m "
-        "WHERE m.asset_id IN (SELECT asset_id FROM scope_assets)"
+        "WHERE EXISTS (SELECT 1 FROM scope_assets AS s WHERE s.asset_id = m.asset_id)"
     )
     views["classification"] = CLASSIFICATION
     views["unclassified"] = "SELECT * FROM classification WHERE status = 'unclassified'"
