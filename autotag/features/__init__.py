@@ -21,6 +21,7 @@ from autotag.features.common import (
     FEATURE_TABLES,
     SETTINGS_TABLE,
     album_name_views,
+    refresh_pushed_dates,
 )
 from autotag.plan import PLAN_COLUMNS, PlanSource
 from immich_mirror.errors import RuleError
@@ -83,6 +84,8 @@ def _prepare(conn: Connection, cfg: AutotagConfig) -> None:
     for name, columns in FEATURE_TABLES.items():
         conn.exec_driver_sql(f"CREATE TABLE IF NOT EXISTS {name} ({columns})")
     conn.exec_driver_sql(f"DELETE FROM {SETTINGS_TABLE}")
+    if cfg.dates.enabled or cfg.album_dates.enabled:
+        refresh_pushed_dates(conn)
     for _name, enabled, _views, _wants, write in FEATURES:
         if enabled(cfg):
             write(conn, cfg)

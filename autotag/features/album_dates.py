@@ -12,7 +12,7 @@ from __future__ import annotations
 from sqlalchemy import Connection
 
 from autotag.config import AutotagConfig
-from autotag.features.common import ASSET_LOCAL_DATES, marker_tag_plan, setting, write_settings
+from autotag.features.common import ASSET_LOCAL_DATES, local_of, marker_tag_plan, setting, write_settings
 
 FEATURE = "album_dates"
 
@@ -37,7 +37,8 @@ FROM (SELECT aa.asset_id AS asset_id, d.name AS name,
              d.first_day AS first_day, d.last_day AS last_day
       FROM album_date_albums AS d
       JOIN album_assets AS aa ON aa.album_id = d.album_id
-      JOIN asset_local_dates AS ld ON ld.asset_id = aa.asset_id{{planned_join}}
+      JOIN assets AS a ON a.id = aa.asset_id
+      LEFT JOIN date_pushed AS p ON p.asset_id = a.id{{planned_join}}
       WHERE aa.asset_id IN (SELECT asset_id FROM scope_assets)
       ORDER BY aa.asset_id, d.name) AS m
 WHERE m.day < date(m.first_day, '-' || {setting(FEATURE, "max_days")} || ' days')
@@ -56,12 +57,12 @@ def views(cfg: AutotagConfig) -> dict[str, str]:
     # which takes care of the albums they are about to join).
     if cfg.dates.enabled:
         mismatches = ALBUM_DATE_MISMATCHES_TEMPLATE.format(
-            day="coalesce(f.new_local, ld.local)",
+            day=f"coalesce(f.new_local, {local_of('a', 'p')})",
             planned_join="\n      LEFT JOIN date_fixes AS f ON f.asset_id = aa.asset_id",
         )
     else:
         mismatches = ALBUM_DATE_MISMATCHES_TEMPLATE.format(
-            day="ld.local", planned_join=""
+            day=local_of("a", "p"), planned_join=""
         )
     return {
         "asset_local_dates": ASSET_LOCAL_DATES,  # the same view as the dates feature's, if that is on

@@ -21,6 +21,8 @@ FEATURE_TABLES: dict[str, str] = {
     "date_scan": "asset_id TEXT PRIMARY KEY, sig TEXT NOT NULL",
     "date_name_candidates": "asset_id TEXT NOT NULL, position INTEGER NOT NULL, source TEXT NOT NULL, "
     "value TEXT NOT NULL, PRIMARY KEY (asset_id, position)",
+    # dates and album dates: the dates the tool set, while Immich's timeline date has not followed
+    "date_pushed": "asset_id TEXT PRIMARY KEY, iso TEXT NOT NULL",
     # folder albums and tag-album rules
     "folder_album_rules": "position INTEGER PRIMARY KEY, path_regex TEXT NOT NULL, template TEXT NOT NULL, "
     "external_only INTEGER NOT NULL",
@@ -31,18 +33,38 @@ FEATURE_TABLES: dict[str, str] = {
 
 # An asset's wall-clock time as the date features read it. Immich moves ``localDateTime`` only after
 # its jobs (seconds, or an hour behind a big push), and a sync in between reads the old one; so where
-# the mirror's EXIF date is the instant the tool last sent for that asset, the sent wall clock holds.
-# (SQLite takes the bare column of a max() aggregate from the row holding the maximum.)
-ASSET_LOCAL_DATES = """
-SELECT a.id AS asset_id,
-       CASE WHEN p.iso IS NOT NULL AND datetime(p.iso) = datetime(a.date_time_original) THEN substr(p.iso, 1, 19)
-            ELSE replace(substr(coalesce(a.local_date_time, a.date_time_original), 1, 19), ' ', 'T') END AS local
-FROM assets AS a
-LEFT JOIN (SELECT asset_id, json_extract(payload, '$.dateTimeOriginal') AS iso, max(id) AS last_sent
-           FROM outbox WHERE kind = 'set_date' AND state = 'sent' GROUP BY asset_id) AS p
-  ON p.asset_id = a.id
+# the mirror's EXIF date is the instant the tool last sent for that asset (``date_pushed``), the sent
+# wall clock holds.
+def local_of(asset: str, pushed: str) -> str:
+    """The wall clock of ``asset`` (an ``assets`` alias), given ``pushed``, its ``date_pushed`` row
+    (LEFT JOINed by the caller: joining a view that holds the LEFT JOIN made SQLite rescan it per row)."""
+    return (
+        f"CASE WHEN {pushed}.iso IS NOT NULL AND datetime({pushed}.iso) = datetime({asset}.date_time_original) "
+        f"THEN substr({pushed}.iso, 1, 19) "
+        f"ELSE replace(substr(coalesce({asset}.local_date_time, {asset}.date_time_original), 1, 19), ' ', 'T') END"
+    )
+
+
+ASSET_LOCAL_DATES = f"""
+SELECT a.id AS asset_id, {local_of("a", "p")} AS local
+FROM assets AS a LEFT JOIN date_pushed AS p ON p.asset_id = a.id
 WHERE coalesce(a.local_date_time, a.date_time_original) IS NOT NULL
 """
+
+
+def refresh_pushed_dates(conn: Connection) -> None:
+    """``date_pushed``: per asset, the date of the last ``set_date`` the server confirmed, from the outbox.
+
+    A table (rebuilt on every install, from the few set_date rows) rather than an aggregate inside the
+    view: SQLite re-evaluated that aggregate per row of the plan (3k assets: 0.4 s -> 3 s)."""
+    conn.exec_driver_sql("DELETE FROM date_pushed")
+    # SQLite takes the bare column of a max() aggregate from the row holding the maximum.
+    conn.exec_driver_sql(
+        "INSERT INTO date_pushed (asset_id, iso) "
+        "SELECT asset_id, iso FROM (SELECT asset_id, json_extract(payload, '$.dateTimeOriginal') AS iso, max(id) "
+        "FROM outbox WHERE kind = 'set_date' AND state = 'sent' AND asset_id IS NOT NULL GROUP BY asset_id) "
+        "WHERE iso IS NOT NULL"
+    )
 
 
 def write_settings(conn: Connection, feature: str, values: Mapping[str, object]) -> None:

@@ -28,7 +28,7 @@ from __future__ import annotations
 from sqlalchemy import Connection, text
 
 from autotag.config import AutotagConfig
-from autotag.features.common import ASSET_LOCAL_DATES, setting, write_settings
+from autotag.features.common import ASSET_LOCAL_DATES, local_of, setting, write_settings
 
 FEATURE = "dates"
 
@@ -93,11 +93,12 @@ def _credible(expr: str) -> str:
     )
 
 
-DATE_CURRENT = """
-SELECT a.id AS asset_id, l.local AS local, a.date_time_original AS date_time_original,
+DATE_CURRENT = f"""
+SELECT a.id AS asset_id, {local_of("a", "p")} AS local, a.date_time_original AS date_time_original,
        a.time_zone AS time_zone
-FROM assets AS a JOIN asset_local_dates AS l ON l.asset_id = a.id
+FROM assets AS a LEFT JOIN date_pushed AS p ON p.asset_id = a.id
 WHERE a.id IN (SELECT asset_id FROM scope_assets)
+  AND coalesce(a.local_date_time, a.date_time_original) IS NOT NULL
 """
 
 # Partial dates (YYYY-MM) are no candidates.
@@ -107,11 +108,12 @@ SELECT c.asset_id AS asset_id, c.source AS source, c.value AS value, length(c.va
 FROM date_name_candidates AS c
 WHERE length(c.value) >= 10
 UNION ALL
-SELECT m.id, 'duplicate', lo.local, 1, o.time_zone,
+SELECT m.id, 'duplicate', {local_of("o", "op")}, 1, o.time_zone,
        'duplicate ' || coalesce(o.original_file_name, o.id)
 FROM assets AS m JOIN assets AS o ON o.duplicate_id = m.duplicate_id AND o.id <> m.id
-JOIN asset_local_dates AS lo ON lo.asset_id = o.id
+LEFT JOIN date_pushed AS op ON op.asset_id = o.id
 WHERE m.duplicate_id IS NOT NULL AND o.is_trashed = 0 AND {setting(FEATURE, "from_duplicates")} = '1'
+  AND coalesce(o.local_date_time, o.date_time_original) IS NOT NULL
 UNION ALL
 SELECT m.id, 'duplicate_name', c.value, length(c.value) > 10, NULL,
        CASE c.source WHEN 'name' THEN 'file name' ELSE 'folder' END || ' of the duplicate '
