@@ -55,25 +55,17 @@ def apply_to_mirror(conn: Any, rows: Sequence[OutboxRow], tag_ids: dict[str, str
     if album_removes:
         conn.exec_driver_sql("DELETE FROM album_assets WHERE album_id = ? AND asset_id = ?", album_removes)
     dates = [
-        (iso_utc(r.payload["dateTimeOriginal"]), _wall_clock(r.payload["dateTimeOriginal"]),
-         r.payload.get("timeZone"), r.asset_id)
+        (iso_utc(r.payload["dateTimeOriginal"]), r.payload.get("timeZone"), r.asset_id)
         for r in rows
         if r.kind == "set_date" and r.payload and r.payload.get("dateTimeOriginal")
     ]
     if dates:
-        # localDateTime too: Immich moves it only after its jobs, and rules that read the day (album
-        # dates, duplicates' dates) must see the new one in the very next classify, or they flap.
+        # The EXIF date only, in the sync's UTC form: that is all Immich changes at once. Its timeline
+        # date (localDateTime) follows after its jobs; until then the date features read the wall
+        # clock sent from ``date_pushed`` (autotag/features/common.py), which the next sync cannot undo.
         conn.exec_driver_sql(
-            "UPDATE assets SET date_time_original = ?, local_date_time = ?, time_zone = COALESCE(?, time_zone) "
-            "WHERE id = ?",
-            dates,
+            "UPDATE assets SET date_time_original = ?, time_zone = COALESCE(?, time_zone) WHERE id = ?", dates
         )
-
-
-def _wall_clock(zoned: str) -> str:
-    """``2019-04-12T15:30:00+02:00`` -> ``2019-04-12T15:30:00.000Z``: Immich's localDateTime is the
-    wall-clock time written as if it were UTC."""
-    return zoned[:19] + ".000Z"
 
 
 def describe_pending(engine: Engine, chunk_size: int = 1000) -> list[str]:

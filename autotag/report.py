@@ -24,6 +24,8 @@ from immich_mirror.db.engine import translate_db_error
 from immich_mirror.db.migrate import open_db
 from immich_mirror.errors import DatabaseBusy, DatabaseUnwritable, ImmichMirrorError
 
+log = logging.getLogger(__name__)
+
 
 def _sync_line(run: Mapping[str, Any]) -> str:
     """A recorded sync as the line `autotag sync` printed at its end: every entity, requests, seconds."""
@@ -57,9 +59,6 @@ def status_info(session: Session) -> dict[str, Any]:
         states = conn.execute(text("SELECT state, COUNT(*) FROM outbox GROUP BY state ORDER BY state")).all()
         info["outbox"] = ", ".join(f"{s} {n}" for s, n in states) or "empty"
     return info
-
-
-log = logging.getLogger(__name__)
 
 
 def _refresh_rule_views(session: Session) -> None:
