@@ -22,7 +22,7 @@ from rich.console import Console
 from sqlalchemy.exc import DBAPIError
 
 from autotag import render
-from autotag.config import AutotagConfig, load_config, starter_config_text
+from autotag.config import AutotagConfig, load_config, parse_config, starter_config_text
 from autotag.lock import DbLock
 from autotag.session import Session
 from immich_mirror import config as mconf
@@ -163,13 +163,29 @@ def _global(
 def init(
     force: bool = typer.Option(False, "--force", help="overwrite an existing config"),
     url: str | None = typer.Option(None, "--server", help="Immich URL to write into the config"),
+    from_old: Path | None = typer.Option(
+        None, "--from-immich-autotag", help="carry over an immich-autotag config.yaml", metavar="PATH"
+    ),
 ) -> None:
-    """Write a commented starter config (mode 0600)."""
+    """Write a commented starter config (mode 0600), or one carried over from immich-autotag."""
     path, _ = mconf.config_path(state.config, os.environ)
     if path.exists() and not force:
         raise ConfigError(f"{path}: a config already exists (use --force to overwrite it)")
-    text = starter_config_text()
-    if url:
+    notes: list[str] = []
+    if from_old is not None:
+        from autotag.migrate_config import migrate, read_old_config
+        from autotag.migrate_config import render as render_migration
+
+        migration = migrate(read_old_config(from_old))
+        if url:
+            migration.config.setdefault("immich", {})["url"] = normalize_server_url(url)
+        parse_config(migration.config, source=from_old)  # what we write must load
+        text = render_migration(migration, from_old)
+        notes = [f"carried over: {c}" for c in migration.carried]
+        notes += [f"not carried over: {n}" for n in migration.not_carried]
+    else:
+        text = starter_config_text()
+    if url and from_old is None:
         # Checked and written in canonical form, so a typo fails here and not at the first sync.
         # json.dumps quotes it as YAML would need (a URL may hold ':' or '#').
         text = text.replace("  url: null", f"  url: {json.dumps(normalize_server_url(url))}", 1)
@@ -178,6 +194,12 @@ def init(
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
         fh.write(text)
     os.chmod(path, 0o600)
+    for note in notes:
+        out.print(note, markup=False, highlight=False)
+    if from_old is not None:
+        then = "`autotag doctor`, `autotag sync` and `autotag classify --dry-run`"
+        out.print(f"wrote {path} (mode 600): check it, then run {then}")
+        return
     todo = "immich.api_key" if url else "immich.url and immich.api_key"
     out.print(f"wrote {path} (mode 600): set {todo}, then run `autotag doctor`")
 
