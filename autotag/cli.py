@@ -362,6 +362,30 @@ def watch(
         err.print(f"stopped after {result.cycles} cycle(s), {result.changes} change(s); nothing is lost")
 
 
+@app.command("install-service")
+def install_service(
+    interval: float = typer.Option(60.0, "--interval", min=1.0, help="seconds between watch cycles"),
+    force: bool = typer.Option(False, "--force", help="overwrite an existing unit"),
+) -> None:
+    """Write a systemd user unit that runs `autotag watch`, and a private file for the key."""
+    from autotag.service import autotag_command, install_user_service
+
+    options = [opt for flag, value in (("--config", state.config), ("--db", state.db)) if value
+               for opt in (flag, str(Path(value).expanduser().resolve()))]
+    config_dir = mconf.default_config_path().parent
+    xdg = os.environ.get("XDG_CONFIG_HOME")
+    config_home = Path(xdg) if xdg and Path(xdg).is_absolute() else Path.home() / ".config"
+    done = install_user_service(
+        config_home, config_dir, autotag_command(Path(sys.executable), options), interval=interval, force=force
+    )
+    out.print(f"wrote {done.unit}", markup=False)
+    if done.env_created:
+        out.print(f"wrote {done.env_file} (mode 600): put your IMMICH_URL and IMMICH_API_KEY in it", markup=False)
+    else:
+        out.print(f"kept {done.env_file} (it holds your IMMICH_URL and IMMICH_API_KEY)", markup=False)
+    out.print("then: systemctl --user daemon-reload && systemctl --user enable --now autotag-watch", markup=False)
+
+
 @links_app.command("check")
 def links_check(
     exclude: list[str] = typer.Option([], "--exclude", metavar="LINK", help=EXCLUDE_HELP),
