@@ -253,4 +253,9 @@ def test_docs_name_only_real_options_and_a_restarting_unit() -> None:
     assert mentioned and mentioned <= options | {"--yes", "--user"}  # undo --yes, systemctl --user
     unit = re.search(r"```ini\n(.*?)```", doc, flags=re.S)
     assert unit and "Restart=on-failure" in unit.group(1) and "EnvironmentFile=" in unit.group(1)
+    # The unit shown is the one `install-service` writes, blanks aside.
+    shipped = (ROOT / "autotag" / "autotag-watch.service").read_text(encoding="utf-8")
+    directives = {ln.split("=", 1)[0] for ln in shipped.splitlines() if "=" in ln and not ln.startswith("#")}
+    shown = {ln.split("=", 1)[0] for ln in unit.group(1).splitlines() if "=" in ln and not ln.startswith("#")}
+    assert directives == shown
     assert "chmod 600" in doc
