@@ -32,6 +32,7 @@ demo: install
 	$(BIN)/python -m autotag.demo --assets $(DEMO_ASSETS) --server-version $(SERVER_VERSION)
 
 bench: install
+	$(BIN)/python -m bench.dateparse
 	$(BIN)/python -m bench
 
 # The key travels in the environment only; @ keeps make from echoing it.

@@ -1,0 +1,247 @@
+"""Dates in file names: the naming conventions of cameras, phones, apps and tools, specific first.
+
+Every matcher is case-insensitive, finds its date anywhere in the name and wants a non-digit (or the
+end) on both sides, so no date is read from the middle of a longer number. Each field is range-checked;
+fractional seconds are dropped; ``AM``/``PM`` turns a 12-hour clock into 24 hours. Two-digit years are
+read only in the one format known to use them (Nextcloud's ``21-05-07 10-11-12 1234.jpg``).
+
+Deliberately not read: day-month orders (``07-05-2021``: which is the month?), years without a day,
+counters (``DSC01234``), 16-digit runs (a console's ``2023040110153000-<hash>``: a stamp we cannot
+check), hex hashes and UUIDs (a date-looking run inside one is masked first).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from autotag.dateparse.model import FoundDate, clock, from_epoch, valid_day, wall
+
+# Android moves deleted and half-written files to ".trashed-<expiry>-NAME" / ".pending-<expiry>-NAME":
+# the number is when the trash empties, not when the photo was taken.
+_TRASHED = re.compile(r"^\.(?:trashed|pending)-\d+-", re.I)
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.I)
+_HEX = re.compile(r"(?<![0-9a-f])[0-9a-f]{16,}(?![0-9a-f])", re.I)
+_HEXISH = re.compile(r"[0-9a-f]{16}|[0-9a-f]{8}-[0-9a-f]{4}-", re.I)
+# every matcher needs a year 19xx/20xx, ten digits or Nextcloud's "21-05-07 10-11-12": a quick test first
+_ANY_DATE = re.compile(r"(?:19|20)\d\d|\d{10}|\d\d-\d\d-\d\d \d")
+_SPACES = re.compile(r"[\u00a0\u2000-\u200b\u202f\u205f\u3000]")
+
+_PIXEL = re.compile(r"(?<![0-9a-z])pxl_(\d{4})(\d{2})(\d{2})_(\d{2})(\d{2})(\d{2})(?:\d{3})?(?!\d)", re.I)
+# Pixel and Google Camera bursts: 00000IMG_00000_BURST20180703150540495_COVER.jpg
+_BURST = re.compile(r"burst(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(?:\d{3})?(?!\d)", re.I)
+_WHATSAPP = re.compile(r"(?<![0-9a-z])(?:img|vid|aud|ptt|stk|doc)-(\d{4})(\d{2})(\d{2})-wa\d+", re.I)
+_WP_TIME = re.compile(r"(?<![0-9a-z])wp_(\d{4})(\d{2})(\d{2})_(\d{2})_(\d{2})_(\d{2})(?!\d)", re.I)
+_WP_DAY = re.compile(r"(?<![0-9a-z])wp_(\d{4})(\d{2})(\d{2})_\d{1,4}(?!\d)", re.I)
+_NEXTCLOUD = re.compile(r"(\d{2})-(\d{2})-(\d{2}) (\d{2})-(\d{2})-(\d{2})(?: \d+)?", re.I)
+
+_DATE = r"(?<!\d)(?P<Y>(?:19|20)\d{2})(?P<s1>[-_.]?)(?P<m>\d{2})(?P=s1)(?P<d>\d{2})"
+# between the day and the time: a separator, or the word localised screenshot names put there
+_JOIN = r"(?P<sep>\s+(?:at|um|à|om|a las|kl\.?|alle|às|o)\s+|_-|[ _t.-]|\s+|)"
+_TIME = (
+    r"(?P<H>\d{1,2})(?P<s2>[-_.:]?)(?P<M>\d{2})(?P=s2)(?P<S>\d{2})"
+    r"(?:(?P<ms>\d{3})|[.,_-]\d{1,3}(?![\d:]))?"
+    # a zone after the time: Z, +0200, +02:00 or -05:00 (a dash and four digits is more often a counter)
+    r"(?:(?P<z>z)|(?P<off>\+(?:0\d|1[0-4]):?[0-5]\d|-(?:0\d|1[0-2]):[0-5]\d))?"
+    r"(?:\s?(?P<ap>[ap])\.?m\.?(?![a-z]))?(?!\d)"
+)
+_DATETIME = re.compile(_DATE + _JOIN + _TIME, re.I)
+_DAY = re.compile(_DATE + r"(?!\d)", re.I)
+# what may follow a day for it to be read as a day only: not a time that failed its checks
+# (IMG_20180202_0930001.jpg, 2021-12-24 25.61.00.jpg)
+_BROKEN_TIME = re.compile(
+    r"(?:\s+(?:at|um|à|om|a las|kl\.?|alle|às|o)\s+|[-_ t.])?(?:\d{5,}|\d{1,2}[-_.:]\d{2}[-_.:]\d{2})", re.I
+)
+_UNIX = re.compile(r"(?<!\d)(\d{13}|\d{10})(?!\d)")
+# Unix timestamps are read between 2001-01-01 and 2030-01-01 only: outside that a 10- or 13-digit run
+# is far more likely a phone number or an id than a time.
+_UNIX_MIN, _UNIX_MAX = 978_307_200, 1_893_456_000
+# Apps that name files with random numbers of a timestamp's length.
+_RANDOM_NUMBERS = re.compile(r"^snapchat-\d+", re.I)
+
+_KEYWORDS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("screen_recording", re.compile(
+        r"screen[ _-]?record|screenrecord|screencast|rpreplay|bildschirmaufnahme|"
+        r"enregistrement de l.écran|schermopname|grabación de pantalla|^screen-|^record_", re.I)),
+    ("screenshot", re.compile(
+        r"screen ?shot|screenshot|bildschirmfoto|capture d.écran|schermafbeelding|captura de pantalla|"
+        r"skärmavbild|snímek obrazovky|zrzut ekranu|ekran görüntüsü|schermata|näyttökuva|skjermbilde", re.I)),
+    ("whatsapp", re.compile(r"whatsapp", re.I)),
+    ("signal", re.compile(r"^signal-", re.I)),
+    ("telegram", re.compile(r"^(?:photo|video|file|sticker|animation)_\d{4}-\d{2}-\d{2}|telegram", re.I)),
+    ("windows_camera", re.compile(r"(?<![a-z])win_", re.I)),
+    ("windows_phone", re.compile(r"(?<![a-z])wp_", re.I)),
+    ("drone", re.compile(r"(?<![a-z])(?:dji|hover|autel|skydio|parrot|anafi)[_-]", re.I)),
+    ("burst", re.compile(r"burst", re.I)),
+    ("motion", re.compile(r"(?<![a-z])mvimg|[._]mp(?:[._~]|$)|motion", re.I)),
+    ("app_export", re.compile(
+        r"(?<![a-z])(?:resized|download|downloaded|edited|export|snapseed|picsart|inshot|collage|received|"
+        r"fb_img|mmexport|wx_camera|micromsg|instasize|vsco|polarr|faceapp|b612|retrica|lightx|pixlr|"
+        r"canva|photoroom|copy of|kakaotalk|line_|viber|messenger)", re.I)),
+)
+_LIGHTROOM = re.compile(r"^[-_ ]+(?:dsc[fn_]?|img|_mg|p\d|gopr|dji|iphone|nikon|canon|sony|fuji)", re.I)
+_CAMERA_PREFIX = re.compile(
+    r"(?:^|[^a-z])(?:img|vid|pano|mvimg|dsc|pict|photo|video|mov|cimg|imag|picture|pic|camera|cam)[_ -]?$", re.I
+)
+
+
+def _family(text: str, start: int, end: int, *, has_time: bool, compact: bool, iso_t: bool = False) -> str:
+    for name, pattern in _KEYWORDS:
+        if pattern.search(text):
+            return name
+    prefix = text[:start]
+    if not prefix and not has_time and _LIGHTROOM.match(text[end:]):
+        return "lightroom"
+    if _CAMERA_PREFIX.search(prefix) or (not prefix and compact and has_time and not iso_t):
+        return "camera"
+    return "iso" if has_time else "date_only"
+
+
+def _mask(text: str) -> str:
+    """Hashes and UUIDs blanked out (same length), so no date is read from inside one."""
+    if not _HEXISH.search(text):
+        return text
+    text = _UUID.sub(lambda m: "#" * len(m.group()), text)
+
+    def hex_run(m: re.Match[str]) -> str:
+        run = m.group()
+        return "#" * len(run) if re.search(r"[a-f]", run, re.I) and re.search(r"\d", run) else run
+
+    return _HEX.sub(hex_run, text)
+
+
+def _ints(m: re.Match[str], *groups: int) -> list[int]:
+    return [int(m.group(g)) for g in groups]
+
+
+def _pixel(text: str) -> FoundDate | None:
+    m = _PIXEL.search(text)
+    if m:
+        y, mo, d, hh, mi, ss = _ints(m, 1, 2, 3, 4, 5, 6)
+        t = clock(hh, mi, ss, None)
+        if valid_day(y, mo, d) and t:
+            return FoundDate(wall(y, mo, d, *t), "time", True, "pixel")
+    return None
+
+
+def _burst(text: str) -> FoundDate | None:
+    m = _BURST.search(text)
+    if m:
+        y, mo, d, hh, mi, ss = _ints(m, 1, 2, 3, 4, 5, 6)
+        t = clock(hh, mi, ss, None)
+        if valid_day(y, mo, d) and t:
+            return FoundDate(wall(y, mo, d, *t), "time", False, "burst")
+    return None
+
+
+def _whatsapp(text: str) -> FoundDate | None:
+    m = _WHATSAPP.search(text)
+    if m:
+        y, mo, d = _ints(m, 1, 2, 3)
+        if valid_day(y, mo, d):
+            return FoundDate(f"{y:04d}-{mo:02d}-{d:02d}", "day", False, "whatsapp")
+    return None
+
+
+def _windows_phone(text: str) -> FoundDate | None:
+    m = _WP_TIME.search(text)
+    if m:
+        y, mo, d, hh, mi, ss = _ints(m, 1, 2, 3, 4, 5, 6)
+        t = clock(hh, mi, ss, None)
+        if valid_day(y, mo, d) and t:
+            return FoundDate(wall(y, mo, d, *t), "time", False, "windows_phone")
+        return None
+    m = _WP_DAY.search(text)
+    if m:
+        y, mo, d = _ints(m, 1, 2, 3)
+        if valid_day(y, mo, d):
+            return FoundDate(f"{y:04d}-{mo:02d}-{d:02d}", "day", False, "windows_phone")
+    return None
+
+
+def _nextcloud(stem: str) -> FoundDate | None:
+    m = _NEXTCLOUD.fullmatch(stem)
+    if m:
+        yy, mo, d, hh, mi, ss = _ints(m, 1, 2, 3, 4, 5, 6)
+        t = clock(hh, mi, ss, None)
+        if valid_day(2000 + yy, mo, d) and t:
+            return FoundDate(wall(2000 + yy, mo, d, *t), "time", False, "nextcloud")
+    return None
+
+
+def _datetime(text: str) -> FoundDate | None:
+    for m in _DATETIME.finditer(text):
+        compact = m.group("s1") == ""
+        if m.group("sep") == "" and not (compact and m.group("s2") == ""):
+            continue  # 2021-05-07153000: no
+        if len(m.group("H")) == 1 and (m.group("s2") == "" or m.group("sep") == ""):
+            continue  # a one-digit hour only in "at 7.12.05 PM"
+        if m.group("ms") and m.group("s2"):
+            continue
+        y, mo, d = int(m.group("Y")), int(m.group("m")), int(m.group("d"))
+        t = clock(int(m.group("H")), int(m.group("M")), int(m.group("S")), m.group("ap"))
+        if not (valid_day(y, mo, d) and t):
+            continue
+        value = wall(y, mo, d, *t)
+        if m.group("off"):
+            value = _to_utc(value, m.group("off"))
+        instant = bool(m.group("z") or m.group("off"))
+        family = _family(
+            text, m.start(), m.end(), has_time=True, compact=compact, iso_t=m.group("sep").lower() == "t"
+        )
+        return FoundDate(value, "time", instant, family)
+    return None
+
+
+def _to_utc(local: str, offset: str) -> str:
+    sign = -1 if offset[0] == "-" else 1
+    digits = offset[1:].replace(":", "")
+    minutes = sign * (int(digits[:2]) * 60 + int(digits[2:]))
+    return (datetime.fromisoformat(local) - timedelta(minutes=minutes)).strftime("%Y-%m-%dT%H:%M:%S")
+
+
+def _day(text: str) -> FoundDate | None:
+    for m in _DAY.finditer(text):
+        y, mo, d = int(m.group("Y")), int(m.group("m")), int(m.group("d"))
+        if not valid_day(y, mo, d) or _BROKEN_TIME.match(text, m.end()):
+            continue
+        family = _family(text, m.start(), m.end(), has_time=False, compact=m.group("s1") == "")
+        return FoundDate(f"{y:04d}-{mo:02d}-{d:02d}", "day", False, family)
+    return None
+
+
+def _unix(stem: str) -> FoundDate | None:
+    if _RANDOM_NUMBERS.search(stem):
+        return None
+    for m in _UNIX.finditer(stem):
+        digits = m.group(1)
+        seconds = int(digits) // (1000 if len(digits) == 13 else 1)
+        if _UNIX_MIN <= seconds < _UNIX_MAX:
+            return FoundDate(from_epoch(seconds), "time", True, "unix")
+    return None
+
+
+_MATCHERS: tuple[Callable[[str], FoundDate | None], ...] = (
+    _pixel, _burst, _whatsapp, _windows_phone, _nextcloud, _datetime, _day, _unix,
+)
+
+
+def stem_of(name: str) -> str:
+    """The name without its extension (``.jpg``) and without Android's trash prefix."""
+    name = _TRASHED.sub("", _SPACES.sub(" ", name.strip()))
+    dot = name.rfind(".")
+    return name[:dot] if dot > 0 and len(name) - dot <= 6 else name
+
+
+def parse_name(name: str) -> FoundDate | None:
+    """The date a file name carries, by the first (most specific) convention that reads it."""
+    stem = stem_of(name)
+    if not _ANY_DATE.search(stem):
+        return None
+    text = _mask(stem)
+    for matcher in _MATCHERS:
+        found = matcher(text)
+        if found is not None:
+            return found
+    return None
