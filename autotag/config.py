@@ -55,6 +55,8 @@ class RuleConfig(_Strict):
     tags: list[str] = Field(default_factory=list)
     include_descendants: bool = False
     sql: str | None = None
+    # false: a compilation ("Best of 2023", "Portfolio"): classifies, never makes a conflict with others.
+    exclusive: bool = True
 
     @field_validator("album_name_regex", "album_ids", "tags", mode="before")
     @classmethod
@@ -332,7 +334,8 @@ def _validation_error(path: Path, raw: Mapping[str, Any], exc: ValidationError) 
         key = ".".join(str(p) for p in loc[2:])
         msg = first["msg"]
         if first["type"] == "extra_forbidden":
-            msg = "unknown key (rule keys: name, album_name_regex, album_ids, tags, include_descendants, sql)"
+            keys = "name, album_name_regex, album_ids, tags, include_descendants, sql, exclusive"
+            msg = f"unknown key (rule keys: {keys})"
         where = f"{key}: " if key else ""
         return RuleError(f"{path}: {_rule_label(raw, loc[1])}: {where}{msg}")
     return ConfigError(describe_validation_error(path, exc))

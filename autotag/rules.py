@@ -27,6 +27,8 @@ RULE_TABLES: dict[str, str] = {
     "rule_defs": "rule TEXT NOT NULL, kind TEXT NOT NULL, value TEXT NOT NULL, "
     "PRIMARY KEY (rule, kind, value)",
     "rule_names": "position INTEGER PRIMARY KEY, rule TEXT NOT NULL UNIQUE",
+    # Rules with `exclusive: false` ("Best of 2023"): they classify, but never make a conflict.
+    "rule_nonexclusive": "rule TEXT PRIMARY KEY",
     "rule_markers": "status TEXT PRIMARY KEY, tag_value TEXT NOT NULL UNIQUE",
     "rule_scope": "visibility TEXT PRIMARY KEY",
 }
@@ -64,6 +66,7 @@ WHERE d.kind = 'tag_prefix'
 """
 
 # One row per (asset, rule, album); group_concat sees the rows sorted, so the lists come out sorted.
+# Only exclusive rules count towards a conflict; a non-exclusive rule's match alone still classifies.
 CLASSIFICATION = """
 SELECT s.asset_id AS asset_id,
        CASE WHEN g.asset_id IS NULL THEN 'unclassified'
@@ -74,8 +77,9 @@ SELECT s.asset_id AS asset_id,
 FROM scope_assets AS s
 LEFT JOIN (
     SELECT asset_id,
-           count(DISTINCT rule) AS n_rules,
-           count(DISTINCT album_id) AS n_albums,
+           count(DISTINCT CASE WHEN rule NOT IN (SELECT rule FROM rule_nonexclusive) THEN rule END) AS n_rules,
+           count(DISTINCT CASE WHEN rule NOT IN (SELECT rule FROM rule_nonexclusive) THEN album_id END)
+               AS n_albums,
            group_concat(DISTINCT rule) AS matched_rules,
            group_concat(DISTINCT album_id) AS matched_albums
     FROM (SELECT asset_id, rule, album_id FROM rule_matches_all ORDER BY asset_id, rule, album_id)
@@ -241,6 +245,9 @@ def write_rule_tables(conn: Connection, cfg: AutotagConfig) -> None:
         conn.execute(
             text("INSERT OR IGNORE INTO rule_defs (rule, kind, value) VALUES (:rule, :kind, :value)"), defs
         )
+    nonexclusive = [{"rule": r.name} for r in cfg.rules if not r.exclusive]
+    if nonexclusive:
+        conn.execute(text("INSERT INTO rule_nonexclusive (rule) VALUES (:rule)"), nonexclusive)
     conn.execute(
         text("INSERT INTO rule_markers (status, tag_value) VALUES (:status, :tag_value)"),
         [

@@ -190,3 +190,35 @@ def test_nothing_in_scope_before_the_owner_is_known(tmp_path: Path) -> None:
     m.asset("a")
     m.install()
     assert m.status() == {}
+
+
+def test_a_compilation_rule_classifies_but_never_makes_a_conflict(m: Mirror) -> None:
+    m.asset("event_and_best")  # in an event album and in "Best of 2023": one event, not a conflict
+    m.asset("best_only")  # only in the compilation: classified by it
+    m.asset("two_compilations")  # in two compilation albums: still classified
+    m.asset("two_events")  # two event albums stay a conflict, compilations or not
+    m.album("ev1", "2023-05-12 Beach", "event_and_best", "two_events")
+    m.album("ev2", "2023-06-01 Hike", "two_events")
+    m.album("best", "Best of 2023", "event_and_best", "best_only", "two_compilations", "two_events")
+    m.album("port", "Portfolio", "two_compilations")
+    m.install(
+        {
+            "rules": [
+                {"name": "event_album", "album_name_regex": [r"^\d{4}-\d{2}"]},
+                {"name": "best", "album_name_regex": ["^Best of", "^Portfolio$"], "exclusive": False},
+            ]
+        }
+    )
+    assert m.status() == {
+        "event_and_best": "classified",
+        "best_only": "classified",
+        "two_compilations": "classified",
+        "two_events": "conflict",
+    }
+    rows = dict((r[0], r[2:]) for r in m.rows("SELECT * FROM classification"))
+    assert rows["event_and_best"] == ("best,event_album", "best,ev1")  # every match is still listed
+    # Without `exclusive: false` the same library has three conflicts.
+    m.install({"rules": [{"name": "event_album", "album_name_regex": [r"^\d{4}-\d{2}"]},
+                         {"name": "best", "album_name_regex": ["^Best of", "^Portfolio$"]}]})
+    assert sorted(a for a, s in m.status().items() if s == "conflict") == [
+        "event_and_best", "two_compilations", "two_events"]
