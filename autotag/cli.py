@@ -314,7 +314,7 @@ def run(
 
 @app.command()
 def undo(
-    run_id: int | None = typer.Option(None, "--run", help="run to revert (default: the last with changes)"),
+    run_id: int | None = typer.Option(None, "--run", help="run to revert (default: the newest run that is neither an undo nor undone)"),
     yes: bool = typer.Option(False, "--yes", help="apply (default: only show)"),
 ) -> None:
     """Revert the changes of a run through the outbox."""
@@ -322,6 +322,11 @@ def undo(
 
     result = ops.undo(writer() if yes else session(), run_id=run_id, apply=yes)
     render.undo(out, result, applied=yes)
+    pushed = result.push
+    if pushed is not None and (pushed.dead or pushed.failed or pushed.interrupted):
+        # A partial undo is no success: a script must see it, and the user what is left.
+        err.print(render.undo_incomplete(result), markup=False)
+        raise typer.Exit(130 if pushed.interrupted and not (pushed.dead or pushed.failed) else 1)
 
 
 @app.command()

@@ -164,6 +164,21 @@ def undo(console: Console, result: Any, *, applied: bool) -> None:
         push_result(console, result.push)
 
 
+def undo_incomplete(result: Any) -> str:
+    """The summary line of an undo that could not revert everything (the command then fails)."""
+    r = result.push
+    left = []
+    if r.dead:
+        left.append(f"{r.dead} could not be reverted")
+    if r.failed:
+        left.append(f"{r.failed} failed and will be retried by `autotag push`")
+    if r.interrupted:
+        left.append("interrupted: run `autotag push` to finish")
+    query = f"SELECT kind, target, asset_id, last_error FROM outbox WHERE run_id = {result.run_id} AND state = 'dead'"
+    see = f' (see `autotag sql "{query}"`)' if r.dead else ""
+    return f"error: run {result.undone_run} is only partly undone: " + ", ".join(left) + see
+
+
 def link_resolutions(console: Console, resolutions: Sequence[Any], base: str, sample: int) -> None:
     """``links check``: per link, what it points at, how many assets, and a few of them as web links."""
     for r in resolutions:

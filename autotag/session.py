@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Connection, Engine
 
 from autotag.closure import PLAN_TABLE, materialize_plan
 from autotag.config import AutotagConfig
@@ -22,10 +22,10 @@ from autotag.links import apply_scope
 from autotag.outbox import EnqueueResult, counts_by_state, enqueue_plan, finish_run, start_run
 from autotag.plan import PlanRow, PlanSummary, install_rules, plan_rows, plan_summary
 from autotag.push import Pusher, PushResult, PushSettings
-from autotag.undo import enqueue_undo, last_run_with_changes, undo_items
+from autotag.undo import choose_target, enqueue_undo, undo_items
 from immich_mirror.api.client import ImmichClient, open_client
 from immich_mirror.db.migrate import open_db
-from immich_mirror.errors import ConfigError, ImmichMirrorError
+from immich_mirror.errors import ConfigError
 from immich_mirror.sync.runner import SyncSummary, run_sync
 
 Progress = Callable[[str, int, int | None], None]
@@ -232,17 +232,13 @@ class UndoResult:
     undone_run: int
     items: list[Any]
     push: PushResult | None
+    run_id: int | None = None  # the undo's own run (None: only shown)
 
 
 def undo(session: Session, *, run_id: int | None, apply: bool) -> UndoResult:
     engine = session.engine
     with engine.connect() as conn:
-        target = run_id if run_id is not None else last_run_with_changes(conn)
-        if target is None:
-            raise ImmichMirrorError("nothing to undo: no run has recorded changes yet")
-        exists = conn.execute(text("SELECT 1 FROM runs WHERE id = :r"), {"r": target}).first()
-        if not exists:
-            raise ImmichMirrorError(f"no run {target}: see `autotag report` for run ids")
+        target = choose_target(conn, run_id)
         items = undo_items(conn, target)
     if not apply:
         return UndoResult(target, items, None)
@@ -252,4 +248,4 @@ def undo(session: Session, *, run_id: int | None, apply: bool) -> UndoResult:
     result = push(session, command="undo", run_id=new_run, only_run=new_run)
     with engine.begin() as conn:
         finish_run(conn, new_run, "interrupted" if result.interrupted else "ok", result.as_dict())
-    return UndoResult(target, items, result)
+    return UndoResult(target, items, result, new_run)

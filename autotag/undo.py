@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import Connection, text
 
 from autotag.outbox import enqueue_rows
+from immich_mirror.errors import ImmichMirrorError
 
 INVERSE = {
     "tag_add": "tag_remove",
@@ -31,13 +32,74 @@ class UndoItem:
     before: Any
 
 
-def last_run_with_changes(conn: Connection) -> int | None:
-    value = conn.execute(
+def runs_with_changes(conn: Connection) -> list[tuple[int, int | None]]:
+    """(run id, the run it undid) of every run that logged an applied change, newest first."""
+    rows = conn.execute(
         text(
-            "SELECT run_id FROM changes WHERE run_id IS NOT NULL AND after IS NOT NULL ORDER BY id DESC LIMIT 1"
+            "SELECT r.id, r.undo_of FROM runs r WHERE EXISTS "
+            "(SELECT 1 FROM changes c WHERE c.run_id = r.id AND c.after IS NOT NULL) ORDER BY r.id DESC"
         )
-    ).scalar()
-    return int(value) if value is not None else None
+    ).all()
+    return [(int(r[0]), None if r[1] is None else int(r[1])) for r in rows]
+
+
+def undone_by(conn: Connection, run_id: int) -> int | None:
+    """The undo run that reverted ``run_id`` and is itself in effect (not undone in turn), if any."""
+    undos = conn.execute(text("SELECT id FROM runs WHERE undo_of = :r ORDER BY id DESC"), {"r": run_id}).all()
+    for (undo_id,) in undos:
+        if undone_by(conn, int(undo_id)) is None:
+            return int(undo_id)
+    return None
+
+
+def _unfinished(conn: Connection, undo_id: int) -> bool:
+    return (
+        conn.execute(
+            text("SELECT 1 FROM outbox WHERE run_id = :r AND state IN ('pending', 'failed') LIMIT 1"),
+            {"r": undo_id},
+        ).first()
+        is not None
+    )
+
+
+def choose_target(conn: Connection, run_id: int | None) -> int:
+    """The run an ``undo`` reverts: ``run_id`` if given, else the newest one neither an undo nor undone.
+
+    Refused: a run that does not exist, one an undo in effect already reverted (a second undo must not
+    silently redo it), and any run while an undo is still half applied. An undo is reverted only when
+    named (``--run``): plain ``undo`` twice walks back through the history, never forth again.
+    """
+    if run_id is not None:
+        if conn.execute(text("SELECT 1 FROM runs WHERE id = :r"), {"r": run_id}).first() is None:
+            raise ImmichMirrorError(f"no run {run_id}: see `autotag report` for run ids")
+        _refuse_if_undone(conn, run_id)
+        return run_id
+    candidates = [rid for rid, undo_of in runs_with_changes(conn) if undo_of is None]
+    if not candidates:
+        raise ImmichMirrorError("nothing to undo: no run has recorded changes yet")
+    for rid in candidates:
+        undo_id = undone_by(conn, rid)
+        if undo_id is None:
+            return rid
+        if _unfinished(conn, undo_id):
+            _refuse_if_undone(conn, rid)
+    raise ImmichMirrorError(
+        "nothing to undo: every run with changes was undone already (see `autotag report`)"
+    )
+
+
+def _refuse_if_undone(conn: Connection, run_id: int) -> None:
+    undo_id = undone_by(conn, run_id)
+    if undo_id is None:
+        return
+    if _unfinished(conn, undo_id):
+        raise ImmichMirrorError(
+            f"run {run_id} is being undone by run {undo_id}, which did not finish: "
+            "run `autotag push` to finish it"
+        )
+    raise ImmichMirrorError(
+        f"run {run_id} was undone by run {undo_id}: to apply it again, undo that: `autotag undo --run {undo_id}`"
+    )
 
 
 def undo_items(conn: Connection, run_id: int) -> list[UndoItem]:

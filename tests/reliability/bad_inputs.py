@@ -195,6 +195,31 @@ def _interrupted_migration(c: Ctx) -> list[str]:
     return ["--db", c.db(), "status"]
 
 
+def _history(c: Ctx, *, unfinished: bool = False) -> None:
+    """A mirror whose run 1 changed a tag and whose run 2 undid it (still sending, if ``unfinished``)."""
+    open_db(Path(c.db())).dispose()
+    with contextlib.closing(sqlite3.connect(c.db())) as conn:
+        at = "2026-01-01T00:00:00.000Z"
+        conn.execute("INSERT INTO runs(id, command, started_at, status) VALUES (1, 'run', ?, 'ok')", (at,))
+        conn.execute("INSERT INTO changes(run_id, at, asset_id, kind, target, before, after) "
+                     "VALUES (1, ?, 'a1', 'tag_add', 'autotag_output_unknown', 'false', 'true')", (at,))
+        conn.execute("INSERT INTO runs(id, command, started_at, status, undo_of) VALUES (2, 'undo', ?, ?, 1)",
+                     (at, "interrupted" if unfinished else "ok"))
+        state = "pending" if unfinished else "sent"
+        conn.execute("INSERT INTO outbox(run_id, kind, target, asset_id, idem_key, state, attempts, created_at, "
+                     "updated_at) VALUES (2, 'tag_remove', 'autotag_output_unknown', 'a1', 'k', ?, 0, ?, ?)",
+                     (state, at, at))
+        if not unfinished:
+            conn.execute("INSERT INTO changes(run_id, at, asset_id, kind, target, before, after) "
+                         "VALUES (2, ?, 'a1', 'tag_remove', 'autotag_output_unknown', 'true', 'false')", (at,))
+        conn.commit()
+
+
+def _undo(c: Ctx, *args: str, unfinished: bool = False) -> list[str]:
+    _history(c, unfinished=unfinished)
+    return ["--db", c.db(), "undo", *args]
+
+
 CASES: list[Case] = [
     # ---- the config file
     Case("config-missing", "a named config file that does not exist", "autotag --config nope.yaml status",
@@ -274,6 +299,14 @@ CASES: list[Case] = [
     Case("db-disk-full", "the disk fills up during a sync", "autotag sync", _full_disk),
     Case("db-migration-interrupted", "a migration that fails before its commit", "autotag status",
          _interrupted_migration),
+    # ---- undo
+    Case("undo-unknown-run", "a run id that does not exist", "autotag undo --run 99",
+         lambda c: _undo(c, "--run", "99")),
+    Case("undo-already-undone", "a run an undo already reverted", "autotag undo --run 1",
+         lambda c: _undo(c, "--run", "1")),
+    Case("undo-all-undone", "plain `undo` when every run was undone", "autotag undo", lambda c: _undo(c)),
+    Case("undo-unfinished", "plain `undo` while an earlier undo is half sent", "autotag undo",
+         lambda c: _undo(c, unfinished=True)),
 ]
 
 

@@ -1,0 +1,111 @@
+"""Which run `undo` reverts, what it refuses, and its exit code when it could not revert everything."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from autotag import session as ops
+from autotag.cli import main
+from autotag.session import Session
+from immich_mirror.errors import ImmichMirrorError
+from immich_mirror.fake.library import FakeLibrary
+from immich_mirror.fake.runner import running_fake_server
+from tests.helpers import fake_session
+
+UNKNOWN = "autotag_output_unknown"
+
+
+def small_library() -> FakeLibrary:
+    lib = FakeLibrary(seed=11)
+    ids = [lib.add_asset(f"IMG_20190412_1530{i:02d}.jpg").id for i in range(12)]
+    lib.create_album("2019-06-01 Beach", asset_ids=ids[:4])
+    return lib
+
+
+@pytest.fixture
+def library() -> FakeLibrary:
+    return small_library()
+
+
+@pytest.fixture
+def session(tmp_path: Path, library: FakeLibrary) -> Iterator[Session]:
+    s = fake_session(library, tmp_path / "m.db")
+    yield s
+    s.close()
+
+
+def tags(lib: FakeLibrary) -> dict[str, list[str]]:
+    return lib.snapshot()["asset_tags"]  # type: ignore[no-any-return]
+
+
+def undo_runs(s: Session) -> list[tuple[int, int]]:
+    with s.engine.connect() as conn:
+        return [(int(a), int(b)) for a, b in conn.execute(text("SELECT id, undo_of FROM runs WHERE undo_of IS NOT NULL"))]
+
+
+def test_a_second_undo_does_not_redo_the_first_run(session: Session, library: FakeLibrary) -> None:
+    before = tags(library)
+    ops.run(session)
+    first = ops.undo(session, run_id=None, apply=True)
+    assert tags(library) == before
+    with pytest.raises(ImmichMirrorError, match="every run with changes was undone already"):
+        ops.undo(session, run_id=None, apply=True)
+    assert tags(library) == before and len(undo_runs(session)) == 1
+    with pytest.raises(ImmichMirrorError) as refused:
+        ops.undo(session, run_id=first.undone_run, apply=False)
+    undo_id = undo_runs(session)[0][0]
+    assert refused.value.message.startswith(f"run {first.undone_run} was undone by run {undo_id}")
+
+
+def test_plain_undo_walks_back_and_an_undo_is_reverted_only_when_named(
+    session: Session, library: FakeLibrary
+) -> None:
+    start = tags(library)
+    ops.run(session)
+    after_first = tags(library)
+    album = next(iter(library.albums.values()))
+    library.add_to_album(album.id, sorted(library.assets)[4:6])  # the user files two photos
+    ops.run(session)
+    assert tags(library) != after_first
+    newest = ops.undo(session, run_id=None, apply=True)
+    assert tags(library) == after_first
+    older = ops.undo(session, run_id=None, apply=True)  # the run before, not a redo of the newest
+    assert older.undone_run < newest.undone_run and tags(library) == start
+    redo_of = older.run_id
+    assert redo_of is not None
+    ops.undo(session, run_id=redo_of, apply=True)  # named: reverts the undo, i.e. applies that run again
+    assert tags(library) == after_first
+    again = ops.undo(session, run_id=None, apply=False)  # its undo was undone: it is in effect again
+    assert again.undone_run == older.undone_run
+
+
+def test_an_unknown_run_is_refused(session: Session) -> None:
+    ops.run(session)
+    with pytest.raises(ImmichMirrorError, match="no run 99: see `autotag report`"):
+        ops.undo(session, run_id=99, apply=False)
+
+
+def test_an_undo_that_could_not_revert_everything_exits_non_zero(
+    tmp_path: Path, library: FakeLibrary, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for name in ("IMMICH_INSTANCE_URL", "AUTOTAG_CONFIG", "AUTOTAG_DB"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+    db = str(tmp_path / "m.db")
+    with running_fake_server(library) as (url, key):
+        monkeypatch.setenv("IMMICH_URL", url)
+        monkeypatch.setenv("IMMICH_API_KEY", key)
+        assert main(["--db", db, "run"]) == 0
+        marker = library.tag_by_value(UNKNOWN)
+        assert marker is not None
+        library.delete_tag(marker.id)  # someone deletes the marker tag: its removals cannot be sent
+        capsys.readouterr()
+        code = main(["--db", db, "undo", "--yes"])
+        _out, err = capsys.readouterr()
+    assert code == 1
+    last = [line for line in err.splitlines() if line.strip()][-1]
+    assert last.startswith("error: run 2 is only partly undone: 8 could not be reverted (see `autotag sql"), err
