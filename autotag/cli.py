@@ -314,7 +314,7 @@ def run(
 
 @app.command()
 def undo(
-    run_id: int | None = typer.Option(None, "--run", help="run to revert (default: the newest run that is neither an undo nor undone)"),
+    run_id: int | None = typer.Option(None, "--run", help="run to revert (default: the newest not undone yet)"),
     yes: bool = typer.Option(False, "--yes", help="apply (default: only show)"),
 ) -> None:
     """Revert the changes of a run through the outbox."""

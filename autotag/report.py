@@ -15,7 +15,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import DBAPIError
 
 from autotag.plan import install_rules
@@ -46,8 +46,20 @@ def _sync_line(run: Mapping[str, Any]) -> str:
 
 
 def status_info(session: Session) -> dict[str, Any]:
-    engine = session.engine
+    """Where things stand, read without writing: ``status`` never creates, migrates or changes the mirror."""
     info: dict[str, Any] = {"database": str(session.db_path), "server": session.cfg.immich.url or "(not set)"}
+    if not session.db_path.exists():
+        info["last sync"] = "never: run `autotag sync` (it creates the mirror)"
+        return info
+    engine = open_db(session.db_path, readonly=True)
+    try:
+        _status_counts(engine, info)
+    finally:
+        engine.dispose()
+    return info
+
+
+def _status_counts(engine: Engine, info: dict[str, Any]) -> None:
     with engine.connect() as conn:
         last = conn.execute(text("SELECT * FROM sync_runs ORDER BY id DESC LIMIT 1")).first()
         info["last sync"] = "never: run `autotag sync`" if last is None else _sync_line(dict(last._mapping))
@@ -58,7 +70,6 @@ def status_info(session: Session) -> dict[str, Any]:
             info[table] = conn.execute(text(f"SELECT COUNT(*) FROM {table}")).scalar()
         states = conn.execute(text("SELECT state, COUNT(*) FROM outbox GROUP BY state ORDER BY state")).all()
         info["outbox"] = ", ".join(f"{s} {n}" for s, n in states) or "empty"
-    return info
 
 
 def _refresh_rule_views(session: Session) -> None:
@@ -85,6 +96,8 @@ def _refresh_rule_views(session: Session) -> None:
 
 def run_sql(session: Session, query: str) -> tuple[list[str], list[tuple[Any, ...]]]:
     """Run user SQL over a read-only connection; SQLite's own message on error, in one line."""
+    # Refused before anything writes: a missing file is not created, a foreign one not migrated into.
+    open_db(session.db_path, readonly=True).dispose()
     _refresh_rule_views(session)
     ro = open_db(session.db_path, readonly=True)
     try:

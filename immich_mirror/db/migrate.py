@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
+from urllib.parse import quote
 
 from alembic import command
 from alembic.config import Config
@@ -64,10 +65,41 @@ def ensure_views(conn: Connection, views: dict[str, str]) -> None:
         conn.exec_driver_sql(f'CREATE VIEW "{name}" AS {sql}')
 
 
+# Tables every mirror has had since its first schema: a file holding them is a mirror that lost its version.
+_MIRROR_TABLES = frozenset({"assets", "albums", "tags", "outbox", "runs", "changes"})
+
+
+def _refuse_foreign(path: Path) -> None:
+    """A file with tables but no schema version is another application's (or a damaged mirror): never
+    migrate into it, which would add our tables to someone else's data. Read through a read-only
+    connection of its own, so a refused file is not touched at all (not even switched to WAL)."""
+    if not path.is_file() or path.stat().st_size == 0:
+        return
+    conn = sqlite3.connect(f"file:{quote(str(path.absolute()))}?mode=ro", uri=True)
+    try:
+        names = [str(r[0]) for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+    finally:
+        conn.close()
+    if "alembic_version" in names:
+        return
+    tables = sorted(n for n in names if not n.startswith("sqlite_"))
+    if not tables:
+        return
+    if set(tables) >= _MIRROR_TABLES:
+        raise MirrorDBError(
+            f"{path}: holds mirror tables but no schema version (alembic_version): "
+            "move it aside and run `autotag sync` to build the mirror afresh"
+        )
+    shown = ", ".join(tables[:3]) + (", ..." if len(tables) > 3 else "")
+    raise MirrorDBError(f"{path} is not an autotag mirror (it holds other tables: {shown}): choose another --db")
+
+
 def open_db(path: Path, *, readonly: bool = False) -> Engine:
     """Open (creating or migrating as needed) the mirror at ``path``; read-only opens never write."""
     path = Path(path)
     engine = make_engine(path, readonly=readonly)
+    with db_errors(path):
+        _refuse_foreign(path)
     head = head_revision()
     known = {rev.revision for rev in ScriptDirectory.from_config(_alembic_config()).walk_revisions()}
     with db_errors(path):

@@ -10,6 +10,7 @@ import pytest
 
 from autotag.cli import main
 from autotag.config import load_config
+from immich_mirror.db.migrate import open_db
 from immich_mirror.fake.library import FakeLibrary
 from immich_mirror.fake.runner import running_fake_server
 
@@ -126,6 +127,7 @@ def test_missing_url_is_a_config_error(isolated: Path, capsys: pytest.CaptureFix
 
 def test_sql_error_is_sqlites_message_in_one_line(isolated: Path, capsys: pytest.CaptureFixture[str]) -> None:
     db = isolated / "m.db"
+    open_db(db).dispose()
     code, out, err = run(capsys, "--db", str(db), "sql", "SELECT COUNT(*) AS n FROM assets", "--csv")
     assert code == 0 and out.splitlines() == ["n", "0"]
     code, _, err = run(capsys, "--db", str(db), "sql", "SELEC nonsense")
@@ -254,3 +256,33 @@ def test_default_paths_without_xdg_variables(isolated: Path, monkeypatch: pytest
     assert mconf.default_db_path() == isolated / "home/.local/share/immich-mirror/mirror.db"
     monkeypatch.setenv("XDG_DATA_HOME", "relative/ignored")  # the spec: only absolute paths count
     assert mconf.default_db_path() == isolated / "home/.local/share/immich-mirror/mirror.db"
+
+
+def test_status_and_sql_create_no_database_nor_its_folder(isolated: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    db = isolated / "new" / "dir" / "m.db"
+    code, out, _ = run(capsys, "--db", str(db), "status")
+    assert code == 0 and "never: run `autotag sync`" in out
+    code, _, err = run(capsys, "--db", str(db), "sql", "SELECT 1")
+    assert code == 1 and "no mirror database yet" in one_line_error(err)
+    assert not (isolated / "new").exists()
+
+
+def test_another_applications_sqlite_file_is_left_untouched(
+    isolated: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sqlite3
+
+    db = isolated / "other.db"
+    with sqlite3.connect(db) as conn:
+        conn.execute("CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT)")
+        conn.execute("INSERT INTO notes(body) VALUES ('keep me')")
+    conn.close()
+    original = db.read_bytes()
+    monkeypatch.setenv("IMMICH_URL", "http://127.0.0.1:9")
+    monkeypatch.setenv("IMMICH_API_KEY", "secret-key-123456")
+    for argv in (["status"], ["sql", "SELECT 1"], ["classify", "--dry-run"], ["sync"]):
+        code, _, err = run(capsys, "--db", str(db), *argv)
+        line = one_line_error(err)
+        assert code == 1 and line.endswith("is not an autotag mirror (it holds other tables: notes): choose another --db")
+        assert db.read_bytes() == original, argv
+    assert sorted(p.name for p in isolated.iterdir() if p.name.startswith("other")) == ["other.db", "other.db.lock"]

@@ -164,7 +164,7 @@ def _read_only_dir(c: Ctx) -> list[str]:
 
     # Root may write anywhere, so the read-only directory is simulated where the tool asks about it.
     c.mp.setattr(db_engine.os, "access", access)
-    return ["--db", str(target / "mirror.db"), "status"]
+    return ["--db", str(target / "mirror.db"), "classify", "--dry-run"]
 
 
 def _full_disk(c: Ctx) -> list[str]:
@@ -192,7 +192,23 @@ def _interrupted_migration(c: Ctx) -> list[str]:
         raise sqlite3.OperationalError("disk I/O error")
 
     c.mp.setattr(migrate.command, "upgrade", upgrade)
+    return ["--db", c.db(), "classify", "--dry-run"]
+
+
+def _foreign(c: Ctx) -> list[str]:
+    with contextlib.closing(sqlite3.connect(c.db())) as conn:
+        conn.execute("CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT)")
+        conn.execute("CREATE TABLE tags (note_id INTEGER, tag TEXT)")
+        conn.commit()
     return ["--db", c.db(), "status"]
+
+
+def _unversioned(c: Ctx) -> list[str]:
+    open_db(Path(c.db())).dispose()
+    with contextlib.closing(sqlite3.connect(c.db())) as conn:
+        conn.execute("DROP TABLE alembic_version")
+        conn.commit()
+    return ["--db", c.db(), "classify", "--dry-run"]
 
 
 def _history(c: Ctx, *, unfinished: bool = False) -> None:
@@ -295,10 +311,13 @@ CASES: list[Case] = [
     Case("db-directory", "the DB path is a directory", "autotag --db DIR status",
          lambda c: ["--db", str(c.tmp), "status"]),
     Case("db-too-new", "a DB written by a newer autotag", "autotag status", _too_new),
-    Case("db-read-only-dir", "a read-only DB directory", "autotag --db /ro/mirror.db status", _read_only_dir),
+    Case("db-read-only-dir", "a read-only DB directory", "autotag --db /ro/mirror.db classify --dry-run",
+         _read_only_dir),
     Case("db-disk-full", "the disk fills up during a sync", "autotag sync", _full_disk),
-    Case("db-migration-interrupted", "a migration that fails before its commit", "autotag status",
+    Case("db-migration-interrupted", "a migration that fails before its commit", "autotag classify --dry-run",
          _interrupted_migration),
+    Case("db-foreign", "another application's SQLite file", "autotag --db other.db status", _foreign),
+    Case("db-unversioned", "mirror tables without `alembic_version`", "autotag classify --dry-run", _unversioned),
     # ---- undo
     Case("undo-unknown-run", "a run id that does not exist", "autotag undo --run 99",
          lambda c: _undo(c, "--run", "99")),
