@@ -283,6 +283,6 @@ def test_another_applications_sqlite_file_is_left_untouched(
     for argv in (["status"], ["sql", "SELECT 1"], ["classify", "--dry-run"], ["sync"]):
         code, _, err = run(capsys, "--db", str(db), *argv)
         line = one_line_error(err)
-        assert code == 1 and line.endswith("is not an autotag mirror (it holds other tables: notes): choose another --db")
+        assert code == 1 and line.endswith("not an autotag mirror (it holds other tables: notes): choose another --db")
         assert db.read_bytes() == original, argv
     assert sorted(p.name for p in isolated.iterdir() if p.name.startswith("other")) == ["other.db", "other.db.lock"]

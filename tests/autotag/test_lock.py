@@ -14,6 +14,7 @@ import pytest
 from autotag import lock as lockmod
 from autotag.cli import main
 from autotag.lock import DbLock
+from immich_mirror.db.migrate import open_db
 from immich_mirror.errors import DatabaseBusy
 
 ROOT = Path(__file__).parents[2]
@@ -70,6 +71,7 @@ def test_writing_commands_are_refused_reading_ones_are_not(
     for name in ("IMMICH_URL", "IMMICH_API_KEY", "AUTOTAG_CONFIG", "AUTOTAG_DB"):
         monkeypatch.delenv(name, raising=False)
     db = tmp_path / "m.db"
+    open_db(db).dispose()
     with DbLock(db):
         for command in (["sync"], ["classify"], ["push"], ["run"], ["watch"], ["undo", "--yes"]):
             code = main(["--db", str(db), *command])

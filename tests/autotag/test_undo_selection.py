@@ -44,7 +44,8 @@ def tags(lib: FakeLibrary) -> dict[str, list[str]]:
 
 def undo_runs(s: Session) -> list[tuple[int, int]]:
     with s.engine.connect() as conn:
-        return [(int(a), int(b)) for a, b in conn.execute(text("SELECT id, undo_of FROM runs WHERE undo_of IS NOT NULL"))]
+        rows = conn.execute(text("SELECT id, undo_of FROM runs WHERE undo_of IS NOT NULL"))
+        return [(int(a), int(b)) for a, b in rows]
 
 
 def test_a_second_undo_does_not_redo_the_first_run(session: Session, library: FakeLibrary) -> None:
