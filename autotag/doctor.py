@@ -41,6 +41,7 @@ OPTIONAL = {
     "sharedLink.read": "share links in exclude/only",
     "person.read": "people links in exclude/only",
     "album.delete": "undo of albums from folders (deletes only albums autotag created)",
+    "tag.delete": "undo of the tags autotag created (deletes only those, once empty)",
 }
 
 

@@ -92,6 +92,8 @@ def describe_pending(engine: Engine, chunk_size: int = 1000) -> list[str]:
         "album_add": "PUT /api/albums/{album}/assets",
         "album_remove": "DELETE /api/albums/{album}/assets",
         "set_date": "PUT /api/assets",
+        "album_delete": "DELETE /api/albums/{album}",
+        "tag_delete": "DELETE /api/tags/{tag}",
     }
     for (kind, target), n in sorted(counts.items()):
         lines.append(f"{route.get(kind, kind)} {kind} target={target} assets={n}")

@@ -33,6 +33,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Engine, text
 
+from autotag.created_tags import delete_created_tags, ensure_tags
 from autotag.effects import apply_to_mirror, change_of
 from autotag.features.album_create import delete_created_albums, resolve_album_names
 from autotag.outbox import OutboxRow, live_rows, mark_failed, mark_sent, record_changes
@@ -49,7 +50,8 @@ TAG_KINDS = ("tag_add", "tag_remove")
 ALBUM_KINDS = ("album_add", "album_remove")
 DATE_KINDS = ("set_date",)
 ALBUM_DELETE = "album_delete"  # undo of an album the tool created (autotag/features/album_create.py)
-KNOWN_KINDS = TAG_KINDS + ALBUM_KINDS + DATE_KINDS + (ALBUM_DELETE,)
+TAG_DELETE = "tag_delete"  # undo of a tag the tool created (autotag/created_tags.py)
+KNOWN_KINDS = TAG_KINDS + ALBUM_KINDS + DATE_KINDS + (ALBUM_DELETE, TAG_DELETE)
 # The queues a tag write feeds (API-NOTES 0b): SidecarWrite, then AssetExtractMetadata. Other queues
 # (thumbnails, machine learning, a library import) neither race with tag writes nor drain on our clock.
 TAG_WRITE_QUEUES = ("sidecar", "metadataExtraction")
@@ -194,32 +196,7 @@ class Pusher:
 
     # ------------------------------------------------------------------- tags
     def _ensure_tags(self, values: set[str]) -> None:
-        with self.engine.connect() as conn:
-            for value, tag_id in conn.execute(text("SELECT value, id FROM tags")):
-                self._tag_ids[value] = tag_id
-        missing = sorted(v for v in values if v not in self._tag_ids)
-        if not missing:
-            return
-        created = self.client.upsert_tags(missing)
-        with self.engine.begin() as conn:
-            for tag in created:
-                self._tag_ids[tag.value] = tag.id
-                conn.execute(
-                    text(
-                        "INSERT INTO tags(id, value, name, parent_id, color, created_at, updated_at) "
-                        "VALUES (:id, :value, :name, :parent, :color, :c, :u) "
-                        "ON CONFLICT(id) DO UPDATE SET value = excluded.value"
-                    ),
-                    {
-                        "id": tag.id,
-                        "value": tag.value,
-                        "name": tag.name,
-                        "parent": tag.parent_id,
-                        "color": tag.color,
-                        "c": ts(tag.created_at),
-                        "u": ts(tag.updated_at),
-                    },
-                )
+        ensure_tags(self.client, self.engine, values, self.run_id, self._tag_ids)
 
     def _send(self, rows: list[OutboxRow], call: Callable[[], T]) -> tuple[bool, T | None]:
         """One bulk call on behalf of ``rows``: ``(True, answer)``, or ``(False, None)`` with the rows marked.
@@ -309,6 +286,14 @@ class Pusher:
 
     def _delete_created_albums(self, rows: list[OutboxRow]) -> None:
         done, failed = delete_created_albums(self.client, self.engine, rows)
+        for bad, exc in failed:
+            self._failed(bad, exc, dead=True)
+        self._done(done)
+
+    def _delete_created_tags(self, rows: list[OutboxRow]) -> None:
+        """After undo's removals were verified: a tag deleted while still in a sidecar comes back."""
+        self.settle()
+        done, failed = delete_created_tags(self.client, self.engine, rows)
         for bad, exc in failed:
             self._failed(bad, exc, dead=True)
         self._done(done)
@@ -459,6 +444,7 @@ class Pusher:
         if albums:
             albums = self._albums_by_name(albums)
         deletes = [r for r in rows if r.kind == ALBUM_DELETE]
+        tag_deletes = [r for r in rows if r.kind == TAG_DELETE]
         # Album membership is not in the sidecar, so it cannot race with tag writes: it goes first.
         # Albums the tool created are deleted (undo only) last, once their assets were taken out.
         waves: list[tuple[Callable[[list[OutboxRow]], None], list[OutboxRow]]] = [
@@ -474,6 +460,11 @@ class Pusher:
                     apply(wave)
                 self.progress("push", self.result.sent, total)
             self.verify()
+            if tag_deletes:  # undo only: tags the tool created, once untagged, settled and verified
+                if self.should_stop():
+                    raise _Stopped
+                self._delete_created_tags(tag_deletes)
+                self.progress("push", self.result.sent, total)
             self._record_touched_tags()
         except _Stopped:
             self.result.interrupted = True

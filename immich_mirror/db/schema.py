@@ -181,7 +181,7 @@ class Outbox(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     run_id: Mapped[int | None] = mapped_column(ForeignKey("runs.id"), index=True)
-    kind: Mapped[str] = mapped_column(String)  # tag_add, tag_remove, album_add, album_remove, set_date, album_delete
+    kind: Mapped[str] = mapped_column(String)  # tag_add, tag_remove, album_add, album_remove, set_date, album_delete, tag_delete
     target: Mapped[str] = mapped_column(String)  # tag value / album id or name / asset field
     asset_id: Mapped[str | None] = mapped_column(String)
     payload: Mapped[str | None] = mapped_column(Text)  # JSON: what to send
@@ -248,6 +248,19 @@ class CreatedAlbum(Base):
 
     album_id: Mapped[str] = mapped_column(String, primary_key=True)
     name: Mapped[str] = mapped_column(String)
+    created_at: Mapped[str] = mapped_column(String)
+    run_id: Mapped[int | None] = mapped_column(Integer)
+    deleted_at: Mapped[str | None] = mapped_column(String)  # set when undo deleted it
+
+
+class CreatedTag(Base):
+    """A tag the tool created (a marker, a rule's tag, or a parent ``PUT /tags`` made for it): the only
+    tags undo deletes."""
+
+    __tablename__ = "created_tags"
+
+    tag_id: Mapped[str] = mapped_column(String, primary_key=True)
+    value: Mapped[str] = mapped_column(String)
     created_at: Mapped[str] = mapped_column(String)
     run_id: Mapped[int | None] = mapped_column(Integer)
     deleted_at: Mapped[str | None] = mapped_column(String)  # set when undo deleted it

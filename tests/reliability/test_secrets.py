@@ -8,6 +8,7 @@ files (with the WAL) and freshly recorded cassettes.
 from __future__ import annotations
 
 import io
+import sqlite3
 from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 from typing import Any
@@ -115,9 +116,14 @@ def test_run_deletes_nothing_and_undo_restores_the_server(
     code, output = cli(monkeypatch, tmp_path, servers.fake, KEY, "undo", "--yes")
     assert code == 0, output
     assert _comparable(servers.library.snapshot()) == before
-    assert tags_before <= set(servers.library.snapshot()["tags"]), "a tag the tool did not create is gone"
+    # the marker tags the run created are deleted again; every other tag stays
+    assert set(servers.library.snapshot()["tags"]) == tags_before
     deletes = [(m, p) for m, p in servers.log.seen[start:] if m == "DELETE"]
-    # Untagging (DELETE /tags/{id}/assets) is how a marker comes off; deleting an asset, album or tag never.
-    bad = [(m, p) for m, p in deletes if p.startswith(FORBIDDEN) and not p.endswith("/assets")]
+    # Untagging (DELETE /tags/{id}/assets) is how a marker comes off; deleting an asset, an album or a
+    # tag the tool did not create, never.
+    with sqlite3.connect(tmp_path / "mirror.db") as db:
+        created = {f"/api/tags/{t}" for (t,) in db.execute("SELECT tag_id FROM created_tags")}
+    assert created, "the run should have created its marker tags"
+    bad = [(m, p) for m, p in deletes if p.startswith(FORBIDDEN) and not p.endswith("/assets") and p not in created]
     assert deletes and not bad, deletes
     assert ("DELETE", "/api/assets") not in deletes
