@@ -22,10 +22,10 @@ from autotag.links import apply_scope
 from autotag.outbox import EnqueueResult, counts_by_state, enqueue_plan, finish_run, start_run
 from autotag.plan import PlanRow, PlanSummary, install_rules, plan_rows, plan_summary
 from autotag.push import Pusher, PushResult, PushSettings
-from autotag.undo import choose_target, enqueue_undo, undo_items
+from autotag.undo import choose_target, enqueue_undo, undo_items, why_nothing
 from immich_mirror.api.client import ImmichClient, open_client
 from immich_mirror.db.migrate import open_db
-from immich_mirror.errors import ConfigError
+from immich_mirror.errors import ConfigError, ImmichMirrorError
 from immich_mirror.sync.runner import SyncSummary, run_sync
 
 Progress = Callable[[str, int, int | None], None]
@@ -240,6 +240,8 @@ def undo(session: Session, *, run_id: int | None, apply: bool) -> UndoResult:
     with engine.connect() as conn:
         target = choose_target(conn, run_id)
         items = undo_items(conn, target)
+        if not items:
+            raise ImmichMirrorError(why_nothing(conn, target))
     if not apply:
         return UndoResult(target, items, None)
     with engine.begin() as conn:

@@ -102,6 +102,37 @@ def _refuse_if_undone(conn: Connection, run_id: int) -> None:
     )
 
 
+def why_nothing(conn: Connection, run_id: int) -> str:
+    """Why ``run_id`` has no change to revert, naming the run(s) that applied what it queued.
+
+    A ``classify`` run only queues: the server is changed by the ``push`` (or ``run``) that sends the
+    queue, and its ``changes`` rows carry that run's id, not the classify run's.
+    """
+    command = conn.execute(text("SELECT command FROM runs WHERE id = :r"), {"r": run_id}).scalar()
+    label = f"run {run_id} ({command})"
+    appliers = [
+        (int(r), str(c))
+        for r, c in conn.execute(
+            text(
+                "SELECT DISTINCT c.run_id, r.command FROM changes AS c JOIN outbox AS o ON o.id = c.outbox_id "
+                "JOIN runs AS r ON r.id = c.run_id "
+                "WHERE o.run_id = :r AND c.run_id <> :r AND c.after IS NOT NULL ORDER BY c.run_id"
+            ),
+            {"r": run_id},
+        )
+    ]
+    if appliers:
+        named = ", ".join(f"run {r} ({c})" for r, c in appliers)
+        again = " ".join(f"`autotag undo --run {r}`" for r, _c in appliers)
+        return f"{label} changed nothing on the server: what it queued was applied by {named}; undo that: {again}"
+    queued = conn.execute(
+        text("SELECT count(*) FROM outbox WHERE run_id = :r AND state IN ('pending', 'failed')"), {"r": run_id}
+    ).scalar_one()
+    if queued:
+        return f"{label} changed nothing on the server: its {queued} queued change(s) are not pushed yet"
+    return f"{label} changed nothing on the server: nothing to undo"
+
+
 def undo_items(conn: Connection, run_id: int) -> list[UndoItem]:
     """The inverse mutations of a run, newest change first, one per (kind, target, asset)."""
     rows = conn.execute(
