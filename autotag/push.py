@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 
 from autotag.created_tags import delete_created_tags, ensure_tags
 from autotag.effects import apply_to_mirror, change_of
@@ -40,7 +40,6 @@ from autotag.outbox import OutboxRow, live_rows, mark_failed, mark_sent, record_
 from immich_mirror.api.client import ImmichClient
 from immich_mirror.api.models import BulkIdResult
 from immich_mirror.errors import ApiError, ConnectionFailed, NotFound, PermissionDenied, ServerError
-from immich_mirror.sync.rows import ts
 from immich_mirror.sync.tags import record_tags
 
 log = logging.getLogger(__name__)

@@ -181,7 +181,8 @@ class Outbox(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     run_id: Mapped[int | None] = mapped_column(ForeignKey("runs.id"), index=True)
-    kind: Mapped[str] = mapped_column(String)  # tag_add, tag_remove, album_add, album_remove, set_date, album_delete, tag_delete
+    # tag_add, tag_remove, album_add, album_remove, set_date, album_delete, tag_delete
+    kind: Mapped[str] = mapped_column(String)
     target: Mapped[str] = mapped_column(String)  # tag value / album id or name / asset field
     asset_id: Mapped[str | None] = mapped_column(String)
     payload: Mapped[str | None] = mapped_column(Text)  # JSON: what to send

@@ -88,10 +88,8 @@ def test_undo_keeps_a_created_tag_someone_used_since(session: Session, library: 
     assert library.tag_members[cat.id] == {ids["dog"]}  # the tool's links gone, the user's kept
     assert result.push is not None and result.push.dead == 2
     with session.engine.connect() as conn:
-        errors = sorted(
-            str(e) for e in conn.execute(text("SELECT last_error FROM outbox WHERE kind = 'tag_delete' AND state = 'dead'"))
-            .scalars()
-        )
+        dead = text("SELECT last_error FROM outbox WHERE kind = 'tag_delete' AND state = 'dead'")
+        errors = sorted(str(e) for e in conn.execute(dead).scalars())
     assert errors == [
         'tag "pets" has the tag "pets/cat" below it: kept',
         'tag "pets/cat" is on 1 asset(s) autotag did not tag in that run: kept',

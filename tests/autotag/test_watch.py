@@ -232,7 +232,9 @@ def test_sigterm_during_push_exits_cleanly_and_push_finishes(
     s = Session(cfg=AutotagConfig(push=PushConfig(chunk_size=4)), db_path=db)
     with s.engine.connect() as conn:
         states = dict(conn.execute(text("SELECT state, count(*) FROM outbox GROUP BY state")).all())
-        changes = conn.execute(text("SELECT count(*), count(DISTINCT asset_id) FROM changes WHERE asset_id IS NOT NULL")).one()
+        changes = conn.execute(
+            text("SELECT count(*), count(DISTINCT asset_id) FROM changes WHERE asset_id IS NOT NULL")
+        ).one()
     s.close()
     assert states == {"sent": 40}
     assert tuple(changes) == (40, 40), "every change applied and logged exactly once"
