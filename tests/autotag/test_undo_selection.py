@@ -38,8 +38,10 @@ def session(tmp_path: Path, library: FakeLibrary) -> Iterator[Session]:
     s.close()
 
 
-def tags(lib: FakeLibrary) -> dict[str, list[str]]:
-    return lib.snapshot()["asset_tags"]  # type: ignore[no-any-return]
+def tags(lib: FakeLibrary) -> set[tuple[str, str]]:
+    """(asset, tag value): an undo deletes the marker tags its run created, a redo makes them anew."""
+    snapshot = lib.snapshot()
+    return {(asset_id, snapshot["tags"][tag_id]["value"]) for asset_id, tag_id in snapshot["asset_tags"]}
 
 
 def undo_runs(s: Session) -> list[tuple[int, int]]:
