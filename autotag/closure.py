@@ -20,6 +20,7 @@ from collections.abc import Iterable
 
 from sqlalchemy import Connection
 
+from autotag import derived
 from immich_mirror.errors import ImmichMirrorError
 
 PLAN_TABLE = "temp.plan_now"
@@ -52,6 +53,7 @@ def materialize_plan(conn: Connection, markers: Iterable[str]) -> int:
     try:
         while True:
             _rehearse(conn)
+            derived.refresh(conn, reads=("albums",))  # a rehearsed album's name may match a rule
             rounds += 1
             conn.exec_driver_sql("DROP TABLE IF EXISTS temp.plan_round")
             conn.exec_driver_sql("CREATE TEMP TABLE plan_round AS SELECT * FROM plan")
@@ -71,6 +73,7 @@ def materialize_plan(conn: Connection, markers: Iterable[str]) -> int:
         )
     finally:
         _take_back(conn)
+        derived.refresh(conn, reads=("albums",))
     if _counts(conn) != before:  # never commit a rehearsal: the caller's transaction rolls back
         raise ImmichMirrorError("internal error: the plan rehearsal left rows in the mirror; nothing was changed")
     _drop(conn, keep_plan=True)

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import Connection, Engine, text
 
+from autotag import derived
 from autotag.config import AutotagConfig
 from autotag.rules import check_rules, check_sql_predicates, ensure_rule_tables, rule_views, write_rule_tables
 from immich_mirror.db.migrate import ensure_views
@@ -76,6 +77,8 @@ def install_rules(engine: Engine, cfg: AutotagConfig, *, extra: Sequence[PlanSou
         for source in sources:
             if source.prepare is not None:
                 source.prepare(conn)
+        # What the views need that SQL cannot compute (regex matches, ...), for the config just written.
+        derived.refresh(conn)
         views = rule_views(cfg)
         for source in sources:
             views.update(source.views)

@@ -6,14 +6,17 @@ parameters, and the views join them. The one exception is a rule's ``sql:`` pred
 by design (trusted like ``autotag sql``): it gets a view of its own, ``rule_sql_<n>``, and is tried
 against ``assets`` before anything is installed, so a typo is a ``RuleError`` naming the rule.
 
-Speed: the album regexes run once per album (``classifying_albums``), tag rules once per tag
+Speed: the album regexes run once per album name (``classifying_albums`` reads what
+``autotag.derived`` kept of them, so the views need no REGEXP), tag rules once per tag
 (``classifying_tags``); the per-asset work is index lookups on ``album_assets``/``asset_tags`` and one
 GROUP BY over the matches, so classifying a million assets stays a few seconds.
 """
 
 from __future__ import annotations
 
+import logging
 import re
+import sqlite3
 from collections.abc import Iterator
 
 from sqlalchemy import Connection, text
@@ -21,6 +24,8 @@ from sqlalchemy.exc import DBAPIError
 
 from autotag.config import RULE_NAME, AutotagConfig, RuleConfig
 from immich_mirror.errors import RuleError
+
+log = logging.getLogger(__name__)
 
 RULE_TABLES: dict[str, str] = {
     # kind: album_regex | album_id | tag | tag_prefix (descendants: the tag value + '/') | sql
@@ -45,10 +50,10 @@ WHERE a.is_trashed = 0
   AND (NOT EXISTS (SELECT 1 FROM scope_only) OR a.id IN (SELECT asset_id FROM scope_only))
 """
 
+# The regexes ran in Python when autotag last wrote the mirror (autotag.derived): no view needs REGEXP.
 CLASSIFYING_ALBUMS = """
-SELECT al.id AS album_id, d.rule AS rule
-FROM rule_defs AS d JOIN albums AS al ON al.name REGEXP d.value
-WHERE d.kind = 'album_regex'
+SELECT m.key AS album_id, m.param AS rule
+FROM derived_album_rules AS m
 UNION
 SELECT al.id, d.rule
 FROM rule_defs AS d JOIN albums AS al ON al.id = d.value
@@ -274,3 +279,28 @@ def check_sql_predicates(conn: Connection, cfg: AutotagConfig) -> None:
         except (DBAPIError, ValueError) as exc:
             orig = getattr(exc, "orig", None) or exc
             raise RuleError(f"{_label(position, rule)}: sql: {orig}") from None
+        missing = _function_only_autotag_has(conn, probe)
+        if missing:
+            log.warning(
+                "%s: sql: uses %s, which other SQLite clients (Datasette, Python's sqlite3) lack: only "
+                "`autotag sql` can read the rule views; LIKE or GLOB would keep them readable everywhere",
+                _label(position, rule),
+                missing,
+            )
+
+
+def _function_only_autotag_has(conn: Connection, probe: str) -> str | None:
+    """The function of autotag's that ``probe`` calls, found by compiling it in a plain connection to the
+    same file (SQLite's error names the function); None when it needs none."""
+    path = conn.engine.url.database
+    if not path or path == ":memory:":
+        return None
+    plain = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        plain.execute("EXPLAIN " + probe).fetchall()
+        return None
+    except sqlite3.OperationalError as exc:
+        found = re.search(r"no such function: (\w+)", str(exc))
+        return found.group(1).upper() if found else None
+    finally:
+        plain.close()

@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine
 
+from autotag import derived
 from autotag.closure import PLAN_TABLE, materialize_plan
 from autotag.config import AutotagConfig
 from autotag.features import feature_problems
@@ -109,13 +110,18 @@ class RunResult:
 
 
 def sync(session: Session, *, full: bool = False) -> SyncSummary:
-    return run_sync(
+    summary = run_sync(
         session.client,
         session.engine,
         full=full,
         include_partners=session.cfg.immich.include_partners,
         progress=session.progress,
     )
+    # Keep what the views need from Python (regex matches, zones) in step with the new mirror, so that
+    # other SQLite clients read the rule views as of this sync, with the config the last classify used.
+    with session.engine.begin() as conn:
+        derived.refresh(conn)
+    return summary
 
 
 def output_tags(cfg: AutotagConfig) -> list[str]:

@@ -22,6 +22,7 @@ from autotag.features.common import (
     SETTINGS_TABLE,
     album_name_views,
     refresh_pushed_dates,
+    write_settings,
 )
 from autotag.plan import PLAN_COLUMNS, PlanSource
 from immich_mirror.errors import RuleError
@@ -86,8 +87,9 @@ def _prepare(conn: Connection, cfg: AutotagConfig) -> None:
     conn.exec_driver_sql(f"DELETE FROM {SETTINGS_TABLE}")
     if cfg.dates.enabled or cfg.album_dates.enabled:
         refresh_pushed_dates(conn)
-    for _name, enabled, _views, _wants, write in FEATURES:
+    for name, enabled, _views, _wants, write in FEATURES:
         if enabled(cfg):
+            write_settings(conn, name, {"enabled": 1})  # what autotag.derived reads: which features are on
             write(conn, cfg)
 
 

@@ -18,6 +18,7 @@ from dataclasses import replace
 
 from sqlalchemy import Engine, text
 
+from autotag import derived
 from autotag.outbox import OutboxRow, record_changes
 from immich_mirror.api.client import ImmichClient
 from immich_mirror.errors import ApiError, NotFound
@@ -70,6 +71,7 @@ def resolve_album_names(
                     ),
                     album_row(album, True),
                 )
+                derived.refresh(conn, reads=("albums",))  # the views see the new album's name at once
                 conn.execute(
                     text("INSERT INTO created_albums (album_id, name, created_at, run_id) VALUES (:a, :n, :t, :r)"),
                     {"a": album_id, "n": name, "t": now_iso(), "r": run_id},

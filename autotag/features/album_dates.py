@@ -16,16 +16,14 @@ from autotag.features.common import ASSET_LOCAL_DATES, local_of, marker_tag_plan
 
 FEATURE = "album_dates"
 
-ALBUM_DATE_ALBUMS = f"""
+# The dates the names start with were read in Python when autotag last wrote the mirror (autotag.derived).
+ALBUM_DATE_ALBUMS = """
 SELECT x.album_id AS album_id, x.name AS name, x.first_day AS first_day,
        CASE WHEN length(x.value) = 7 THEN date(x.first_day, '+1 month', '-1 day') ELSE x.first_day END
            AS last_day
 FROM (SELECT al.id AS album_id, al.name AS name, v.value AS value,
              CASE WHEN length(v.value) = 7 THEN v.value || '-01' ELSE substr(v.value, 1, 10) END AS first_day
-      FROM albums AS al
-      JOIN (SELECT id, regexp_date({setting(FEATURE, "album_name_regex")}, name) AS value FROM albums) AS v
-        ON v.id = al.id
-      WHERE v.value IS NOT NULL) AS x
+      FROM albums AS al JOIN derived_album_dates AS v ON v.key = al.id) AS x
 """
 
 ALBUM_DATE_MISMATCHES_TEMPLATE = f"""

@@ -29,6 +29,7 @@ from sqlalchemy import Connection, text
 
 from autotag.config import AutotagConfig
 from autotag.features.common import ASSET_LOCAL_DATES, local_of, setting, write_settings
+from autotag.zones import zoned_iso_sql
 
 FEATURE = "dates"
 
@@ -135,7 +136,7 @@ SELECT asset_id, source, value, has_time, zone, detail FROM (
 """
 
 DATE_FIXES = f"""
-SELECT f.*, zoned_iso(f.new_local, f.zone) AS new_iso FROM (
+SELECT f.*, {zoned_iso_sql("f.new_local", "f.zone")} AS new_iso FROM (
     SELECT w.asset_id AS asset_id, c.local AS old_local, c.date_time_original AS old_date_time_original,
            c.time_zone AS old_time_zone, w.source AS source, w.detail AS detail,
            {_credible("c.local")} AS old_credible,
@@ -150,8 +151,11 @@ SELECT f.*, zoned_iso(f.new_local, f.zone) AS new_iso FROM (
        OR (NOT w.has_time AND substr(c.local, 1, 10) > w.value)
 ) AS f
 WHERE f.old_date_time_original IS NULL
-   OR datetime(f.old_date_time_original) IS NOT datetime(zoned_iso(f.new_local, f.zone))
+   OR datetime(f.old_date_time_original) IS NOT datetime({zoned_iso_sql("f.new_local", "f.zone")})
 """
+
+
+_OLD_ISO = zoned_iso_sql("f.old_local", "f.old_time_zone")
 
 
 def _iana(zone: str) -> str:
@@ -163,8 +167,8 @@ SELECT 'set_date' AS kind, 'date' AS target, f.asset_id AS asset_id,
        CASE WHEN {_iana("f.zone")} THEN json_object('dateTimeOriginal', f.new_iso, 'timeZone', f.zone)
             ELSE json_object('dateTimeOriginal', f.new_iso) END AS payload,
        CASE WHEN {_iana("f.old_time_zone")}
-            THEN json_object('dateTimeOriginal', zoned_iso(f.old_local, f.old_time_zone), 'timeZone', f.old_time_zone)
-            ELSE json_object('dateTimeOriginal', zoned_iso(f.old_local, f.old_time_zone)) END AS before,
+            THEN json_object('dateTimeOriginal', {_OLD_ISO}, 'timeZone', f.old_time_zone)
+            ELSE json_object('dateTimeOriginal', {_OLD_ISO}) END AS before,
        'date ' || replace(f.old_local, 'T', ' ') || ' -> ' || replace(f.new_local, 'T', ' ')
            || ' (' || substr(f.new_iso, 20) || ') from the ' || f.detail
            || CASE WHEN f.old_credible THEN ', earlier' ELSE ', the current date is not credible' END AS reason,

@@ -18,13 +18,15 @@ from autotag.config import AutotagConfig
 
 FEATURE = "folder_albums"
 
+# The names were read out of the paths in Python when autotag last wrote the mirror (autotag.derived):
+# one row per asset and rule that matched.
 FOLDER_ALBUM_WANTS = """
-SELECT 'folder_albums' AS feature, x.asset_id AS asset_id, x.album_name AS album_name,
-       'folder album "' || x.album_name || '"' AS reason
-FROM (SELECT a.id AS asset_id, regexp_expand(r.path_regex, a.original_path, r.template) AS album_name
-      FROM assets AS a CROSS JOIN folder_album_rules AS r
-      WHERE (a.library_id IS NOT NULL OR r.external_only = 0) AND a.original_path IS NOT NULL) AS x
-WHERE x.album_name IS NOT NULL AND trim(x.album_name) <> ''
+SELECT 'folder_albums' AS feature, x.key AS asset_id, x.value AS album_name,
+       'folder album "' || x.value || '"' AS reason
+FROM derived_folder_albums AS x
+JOIN folder_album_rules AS r ON r.position = CAST(x.param AS INTEGER)
+JOIN assets AS a ON a.id = x.key
+WHERE (a.library_id IS NOT NULL OR r.external_only = 0) AND trim(x.value) <> ''
 """
 
 

@@ -1,9 +1,10 @@
 """Opening the mirror database: pragmas, SQL functions, read-only mode, and clear errors.
 
 Every connection gets WAL (readers never block the writer, so ``autotag sql`` works during a sync),
-foreign keys, a busy timeout, and a ``REGEXP`` function so that rules and users can write
-``name REGEXP '^\\d{4}-'``. Transactions start with ``BEGIN IMMEDIATE``: a writer takes the write lock
-up front instead of failing half-way when another process got there first.
+foreign keys, a busy timeout, and a ``REGEXP`` function so that users can write ``name REGEXP '^\\d{4}-'``
+in their own SQL (no view may need it: other SQLite clients lack it). Transactions start with
+``BEGIN IMMEDIATE``: a writer takes the write lock up front instead of failing half-way when another
+process got there first.
 """
 
 from __future__ import annotations
@@ -13,11 +14,10 @@ import re
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.exc import DBAPIError, OperationalError
@@ -40,25 +40,12 @@ def sql_regexp(pattern: str | None, value: object) -> int | None:
     return 1 if _compiled(pattern).search(str(value)) else 0
 
 
-def sql_regexp_expand(pattern: str | None, value: object, template: str | None) -> str | None:
-    """``regexp_expand(pattern, value, template)``: the first match's ``Match.expand(template)``, or NULL."""
-    if pattern is None or value is None or template is None:
-        return None
-    match = _compiled(pattern).search(str(value))
-    return match.expand(template) if match else None
-
-
-def sql_regexp_date(pattern: str | None, value: object) -> str | None:
-    """``regexp_date(pattern, value)``: a date read from the named groups Y, m, d, H, M, S of a match.
+def date_from_match(match: re.Match[str]) -> str | None:
+    """The date of a match's named groups Y, m, d, H, M, S.
 
     ``YYYY-MM-DDTHH:MM:SS`` when H matched, ``YYYY-MM-DD`` when d matched, ``YYYY-MM`` otherwise;
-    NULL when nothing matched or the numbers are no real date (month 13, 30 February).
+    None when the numbers are no real date (month 13, 30 February) or Y or m is missing.
     """
-    if pattern is None or value is None:
-        return None
-    match = _compiled(pattern).search(str(value))
-    if not match:
-        return None
     g = match.groupdict()
     try:
         when = datetime(int(g["Y"]), int(g["m"]), int(g.get("d") or 1), int(g.get("H") or 0),
@@ -70,37 +57,26 @@ def sql_regexp_date(pattern: str | None, value: object) -> str | None:
     return when.strftime("%Y-%m-%d") if g.get("d") else when.strftime("%Y-%m")
 
 
-def sql_zoned_iso(local: str | None, zone: str | None) -> str | None:
-    """``zoned_iso('2019-04-12T15:30:00', 'Europe/Berlin')`` -> ``2019-04-12T15:30:00+02:00``.
+def sql_regexp_date(pattern: str | None, value: object) -> str | None:
+    """``regexp_date(pattern, value)``: ``date_from_match`` of the first match, or NULL."""
+    if pattern is None or value is None:
+        return None
+    match = _compiled(pattern).search(str(value))
+    return date_from_match(match) if match else None
 
-    ``zone`` is an IANA name or Immich's fixed-offset label (``UTC+2``, ``UTC-5:30``); unknown or NULL
-    means UTC. NULL for a ``local`` that is no date.
-    """
-    if local is None:
-        return None
-    try:
-        when = datetime.fromisoformat(str(local)[:19])
-    except ValueError:
-        return None
-    offset = timedelta(0)
-    label = re.fullmatch(r"UTC([+-])(\d{1,2})(?::(\d{2}))?", zone or "")
-    if label:
-        sign = -1 if label.group(1) == "-" else 1
-        offset = sign * timedelta(hours=int(label.group(2)), minutes=int(label.group(3) or 0))
-    elif zone:
-        try:
-            offset = when.replace(tzinfo=ZoneInfo(zone)).utcoffset() or timedelta(0)
-        except (ZoneInfoNotFoundError, ValueError):
-            offset = timedelta(0)
-    return when.replace(tzinfo=timezone(offset)).isoformat()
+
+FUNCTIONS = {
+    # For users' own SQL (`autotag sql`, a rule's `sql:`): no view of ours may call these, since other
+    # SQLite clients lack them (autotag.derived computes what the views need instead).
+    "regexp": sql_regexp,
+    # Used while autotag writes (date repair reads dates out of names once per asset), never by a view.
+    "regexp_date": sql_regexp_date,
+}
 
 
 def register_functions(dbapi_conn: sqlite3.Connection) -> None:
-    dbapi_conn.create_function("regexp", 2, sql_regexp, deterministic=True)
-    # For the date and folder features (autotag/features): read dates and names out of paths.
-    dbapi_conn.create_function("regexp_expand", 3, sql_regexp_expand, deterministic=True)
-    dbapi_conn.create_function("regexp_date", 2, sql_regexp_date, deterministic=True)
-    dbapi_conn.create_function("zoned_iso", 2, sql_zoned_iso, deterministic=True)
+    for name, function in FUNCTIONS.items():
+        dbapi_conn.create_function(name, 2, function, deterministic=True)
 
 
 def _check_file(path: Path) -> None:

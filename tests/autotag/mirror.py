@@ -6,6 +6,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine, text
 
+from autotag import derived
 from autotag.config import AutotagConfig, parse_config
 from autotag.plan import PlanRow, install_rules, plan_rows
 from immich_mirror.db.migrate import open_db
@@ -52,7 +53,13 @@ class Mirror:
         self.sql("INSERT INTO albums (id, name) VALUES (:id, :name)", id=album_id, name=name)
         for asset_id in assets:
             self.sql("INSERT INTO album_assets (album_id, asset_id) VALUES (:a, :b)", a=album_id, b=asset_id)
+        self.synced()
         return album_id
+
+    def synced(self) -> None:
+        """What the end of a sync does: the values the views need from Python follow the new rows."""
+        with self.engine.begin() as conn:
+            derived.refresh(conn)
 
     def tag_id(self, value: str) -> str:
         if value not in self._tag_ids:

@@ -1,0 +1,133 @@
+"""Time-zone offsets as a table, so that zone arithmetic is plain SQL any SQLite client can run.
+
+``zone_offsets(zone, wall_from, wall_to, utc_offset)`` holds, for each zone the mirror uses, the
+intervals of wall-clock time (``wall_from`` inclusive, ``wall_to`` exclusive, ISO text) over which it
+has one UTC offset (``+02:00``). ``zoned_iso_sql(local, zone)`` is the SQL expression reading it:
+``2019-04-12T15:30:00`` in ``Europe/Berlin`` -> ``2019-04-12T15:30:00+02:00``. It answers exactly as
+``zoned_iso`` below, which is the definition: an IANA name or Immich's fixed-offset label (``UTC+2``,
+``UTC-5:30``); an unknown, empty or NULL zone is UTC; a wall-clock time that occurs twice (autumn) or
+not at all (spring) takes the offset before the change, as Python's ``fold=0`` does.
+
+Rows are computed once per zone name (a name's rules do not change between runs) from 1800 to 2100;
+before the first change the earliest offset holds, after 2100 the last one.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from datetime import datetime, timedelta, timezone
+from functools import lru_cache
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy import Connection
+
+TABLE = "zone_offsets"
+COLUMNS = (
+    "zone TEXT NOT NULL, wall_from TEXT NOT NULL, wall_to TEXT NOT NULL, utc_offset TEXT NOT NULL, "
+    "PRIMARY KEY (zone, wall_from)"
+)
+FIRST = datetime(1800, 1, 1)
+LAST = datetime(2100, 1, 1)
+BEGINNING = "0000-01-01T00:00:00"
+END = "9999-12-31T23:59:59"
+_FMT = "%Y-%m-%dT%H:%M:%S"
+_LABEL = re.compile(r"UTC([+-])(\d{1,2})(?::(\d{2}))?")
+
+
+def offset_at(wall: datetime, zone: str | None) -> timedelta:
+    """The UTC offset of the naive wall-clock time ``wall`` in ``zone`` (see the module docstring)."""
+    label = _LABEL.fullmatch(zone or "")
+    if label:
+        sign = -1 if label.group(1) == "-" else 1
+        return sign * timedelta(hours=int(label.group(2)), minutes=int(label.group(3) or 0))
+    tz = _zone(zone) if zone else None
+    if tz is None:
+        return timedelta(0)
+    return wall.replace(tzinfo=tz).utcoffset() or timedelta(0)
+
+
+@lru_cache(maxsize=512)
+def _zone(name: str) -> ZoneInfo | None:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
+
+
+def zoned_iso(local: str | None, zone: str | None) -> str | None:
+    """``local`` (ISO wall-clock text) with the offset ``zone`` has then; None for no date."""
+    if local is None:
+        return None
+    try:
+        when = datetime.fromisoformat(str(local)[:19])
+    except ValueError:
+        return None
+    return when.replace(tzinfo=timezone(offset_at(when, zone))).isoformat()
+
+
+def _suffix(offset: timedelta) -> str:
+    return datetime(2000, 1, 1, tzinfo=timezone(offset)).isoformat()[19:]
+
+
+@lru_cache(maxsize=256)
+def intervals(zone: str) -> tuple[tuple[str, str, str], ...]:
+    """``(wall_from, wall_to, utc_offset)`` covering all time; () for a name that is no zone (UTC)."""
+    if _LABEL.fullmatch(zone):
+        return ((BEGINNING, END, _suffix(offset_at(FIRST, zone))),)
+    tz = _zone(zone)
+    if tz is None:
+        return ()
+
+    def offset(wall: datetime) -> timedelta | None:
+        return wall.replace(tzinfo=tz).utcoffset()
+
+    # A change shows as a different offset one day later (no zone changes twice within a day); the
+    # first second of the new offset is then found by bisection.
+    starts: list[tuple[datetime, timedelta | None]] = [(FIRST, offset(FIRST))]
+    day = timedelta(days=1)
+    wall = FIRST
+    current = starts[0][1]
+    while wall < LAST:
+        nxt = wall + day
+        off = offset(nxt)
+        if off != current:
+            lo, hi = wall, nxt  # offset(lo) is the old one, offset(hi) the new one
+            while hi - lo > timedelta(seconds=1):
+                mid = (lo + (hi - lo) // 2).replace(microsecond=0)
+                if offset(mid) == current:
+                    lo = mid
+                else:
+                    hi = mid
+            starts.append((hi, off))
+            current = off
+        wall = nxt
+    rows: list[tuple[str, str, str]] = []
+    for i, (start, off) in enumerate(starts):
+        begin = BEGINNING if i == 0 else start.strftime(_FMT)
+        end = starts[i + 1][0].strftime(_FMT) if i + 1 < len(starts) else END
+        rows.append((begin, end, _suffix(off or timedelta(0))))
+    return tuple(rows)
+
+
+def refresh(conn: Connection, zones: Iterable[str | None]) -> None:
+    """Add the rows of every zone in ``zones`` that the table does not hold yet."""
+    conn.exec_driver_sql(f"CREATE TABLE IF NOT EXISTS {TABLE} ({COLUMNS})")
+    have = {str(z) for (z,) in conn.exec_driver_sql(f"SELECT DISTINCT zone FROM {TABLE}")}
+    for zone in sorted({z for z in zones if z} - have):
+        rows = intervals(zone)
+        if rows:
+            conn.exec_driver_sql(
+                f"INSERT OR REPLACE INTO {TABLE} (zone, wall_from, wall_to, utc_offset) VALUES (?, ?, ?, ?)",
+                [(zone, *row) for row in rows],
+            )
+
+
+def zoned_iso_sql(local: str, zone: str) -> str:
+    """The SQL for ``zoned_iso(local, zone)`` over ``zone_offsets`` (``local``, ``zone``: SQL expressions
+    of code, such as column references; they are repeated)."""
+    wall = f"strftime('%Y-%m-%dT%H:%M:%S', substr({local}, 1, 19))"
+    return (
+        f"({wall} || coalesce((SELECT z.utc_offset FROM {TABLE} AS z WHERE z.zone = {zone} "
+        f"AND z.wall_from <= {wall} ORDER BY z.wall_from DESC LIMIT 1), '+00:00'))"
+    )
