@@ -31,7 +31,7 @@ def _step(title: str, argv: list[str]) -> int:
 
 def _unclassified_asset_to_fix(db: Path) -> tuple[str, str] | None:
     """An unclassified asset and a date-named album to put it in: the fix a user makes in the web UI."""
-    engine = open_db(db)  # the rule views use REGEXP, which our connections provide
+    engine = open_db(db)
     try:
         with engine.connect() as conn:
             asset = conn.exec_driver_sql("SELECT asset_id FROM unclassified ORDER BY asset_id LIMIT 1").first()

@@ -44,7 +44,9 @@ RULES_DOC = (DOCS / "rules.md").read_text(encoding="utf-8")
 QUERIES_DOC = (DOCS / "queries.md").read_text(encoding="utf-8")
 COMPARED = ("classification", "unclassified", "conflicts", "plan")
 SQL_RULE = {"name": "scans", "sql": "assets.original_path LIKE '%/2019%'"}
-DEFAULT_RULES = yaml.safe_load(re.search(r"```yaml\n(rules:.*?)```", RULES_DOC, re.S)[1])["rules"]  # type: ignore[index]
+DEFAULT_RULES = next(
+    yaml.safe_load(b)["rules"] for b in re.findall(r"```yaml\n(.*?)```", RULES_DOC, re.S) if "event_album" in b
+)
 SQL_RULE_POSITION = len(DEFAULT_RULES)
 
 Row = dict[str, Any]
