@@ -9,6 +9,8 @@ Two halves, kept apart so that the first can be fuzzed:
 
 :func:`apply_scope` resolves every configured link and rewrites ``scope_exclude``/``scope_only`` in one
 transaction; ``session.classify`` calls it first, and the rule views read those tables (``scope_assets``).
+An excluded album or tag is more than its assets: ``scope_exclude_albums``/``scope_exclude_tags`` keep
+it, and no change may target it (``autotag.excluded``).
 
 Forms (any context prefix before ``/photos/<id>`` is navigation and ignored)::
 
@@ -233,6 +235,9 @@ class Resolution:
     link: str
     target: LinkTarget
     asset_ids: frozenset[str]
+    # What the link names besides assets: excluded, these are never the target of a change either.
+    album_ids: frozenset[str] = frozenset()
+    tag_values: frozenset[str] = frozenset()
 
 
 class Resolver:
@@ -269,6 +274,20 @@ class Resolver:
         if link.album is not None:
             return self._album(raw, link.album.id)
         return frozenset(link.asset_ids)
+
+    def targets(self, target: LinkTarget) -> tuple[frozenset[str], frozenset[str]]:
+        """The albums and tag values ``target`` names (after ``resolve``, which checked they exist)."""
+        kind, value = target.kind, target.value
+        if kind == "album" or (kind == "id" and not self._ids("SELECT id FROM assets WHERE id = :a", a=value)):
+            return frozenset({value}), frozenset()
+        if kind in ("share", "slug"):
+            field = "key" if kind == "share" else "slug"
+            link = next((s for s in self._shared or [] if getattr(s, field) == value), None)
+            if link is not None and link.album is not None:
+                return frozenset({link.album.id}), frozenset()
+        if kind == "tag":
+            return frozenset(), frozenset({value.strip("/")})
+        return frozenset(), frozenset()
 
     def resolve(self, raw: str, target: LinkTarget) -> frozenset[str]:
         kind, value = target.kind, target.value
@@ -337,7 +356,11 @@ def resolve_links(
     parsed = [(section, raw, parse_link(raw, base)) for section, raw in links]
     with engine.connect() as conn:
         resolver = Resolver(conn, client)
-        return [Resolution(s, raw, t, resolver.resolve(raw, t)) for s, raw, t in parsed]
+        found = []
+        for section, raw, target in parsed:
+            assets = resolver.resolve(raw, target)
+            found.append(Resolution(section, raw, target, assets, *resolver.targets(target)))
+        return found
 
 
 def write_scope(engine: Engine, resolutions: list[Resolution]) -> None:
@@ -349,7 +372,7 @@ def write_scope(engine: Engine, resolutions: list[Resolution]) -> None:
         links = ", ".join(_shown(r.link) for r in only)
         raise ConfigError(f"only: {links} select no asset; refusing to classify the whole library")
     with engine.begin() as conn:
-        for table in ("scope_exclude", "scope_only"):
+        for table in ("scope_exclude", "scope_only", "scope_exclude_albums", "scope_exclude_tags"):
             conn.execute(text(f"DELETE FROM {table}"))
         for section in ("exclude", "only"):
             rows = [
@@ -360,6 +383,13 @@ def write_scope(engine: Engine, resolutions: list[Resolution]) -> None:
             ]
             if rows:
                 conn.execute(text(f"INSERT OR IGNORE INTO scope_{section} (asset_id, source) VALUES (:a, :s)"), rows)
+        excluded = [r for r in resolutions if r.section == "exclude"]
+        albums = [{"a": a, "s": r.link} for r in excluded for a in sorted(r.album_ids)]
+        tags = [{"t": t, "s": r.link} for r in excluded for t in sorted(r.tag_values)]
+        if albums:
+            conn.execute(text("INSERT OR IGNORE INTO scope_exclude_albums (album_id, source) VALUES (:a, :s)"), albums)
+        if tags:
+            conn.execute(text("INSERT OR IGNORE INTO scope_exclude_tags (tag_value, source) VALUES (:t, :s)"), tags)
 
 
 def session_base(session: Session) -> str:

@@ -15,6 +15,7 @@ from sqlalchemy import Connection, Engine, text
 
 from autotag import derived
 from autotag.config import AutotagConfig
+from autotag.excluded import excluded_targets_sql, filtered
 from autotag.rules import check_rules, check_sql_predicates, ensure_rule_tables, rule_views, write_rule_tables
 from immich_mirror.db.migrate import ensure_views
 
@@ -82,7 +83,9 @@ def install_rules(engine: Engine, cfg: AutotagConfig, *, extra: Sequence[PlanSou
         views = rule_views(cfg)
         for source in sources:
             views.update(source.views)
-        views["plan"] = plan_view_sql(sources)
+        # Whatever a source asks for, nothing the user excluded is ever a target (autotag/excluded.py).
+        views["plan"] = filtered(plan_view_sql(sources))
+        views["excluded_targets"] = excluded_targets_sql(cfg)
         # Dropped in reverse first: SQLite checks a view's dependencies when it is recreated.
         for name in reversed(list(views)):
             conn.exec_driver_sql(f'DROP VIEW IF EXISTS "{name}"')

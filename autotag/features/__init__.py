@@ -134,9 +134,13 @@ def feature_sources(cfg: AutotagConfig) -> list[PlanSource]:
 
 
 def feature_problems(conn: Connection) -> list[tuple[str, str]]:
-    """What the features could not do and the user should know (e.g. two albums with one name)."""
-    try:
-        rows = conn.execute(text("SELECT feature, problem FROM feature_problems ORDER BY feature, problem"))
-    except Exception:
-        return []
-    return [(str(f), str(p)) for f, p in rows]
+    """What the features could not do and the user should know (e.g. two albums with one name), then
+    the rules and features an ``exclude:`` link blocks (``excluded_targets``)."""
+    found: list[tuple[str, str]] = []
+    for view in ("feature_problems", "excluded_targets"):
+        try:
+            rows = conn.execute(text(f"SELECT feature, problem FROM {view} ORDER BY feature, problem")).all()
+        except Exception:
+            continue
+        found += [(str(f), str(p)) for f, p in rows]
+    return found

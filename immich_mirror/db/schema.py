@@ -233,6 +233,26 @@ class ScopeExclude(Base):
     source: Mapped[str | None] = mapped_column(Text)  # the link or id it came from
 
 
+class ScopeExcludeAlbum(Base):
+    """Albums the user excluded (an album link, a bare album id, an album's share link): besides their
+    assets, no change may target them (no addition, no removal)."""
+
+    __tablename__ = "scope_exclude_albums"
+
+    album_id: Mapped[str] = mapped_column(String, primary_key=True)
+    source: Mapped[str | None] = mapped_column(Text)
+
+
+class ScopeExcludeTag(Base):
+    """Tags the user excluded (``/tags?path=``), by value: besides their assets, no change may add or
+    remove that tag or a tag below it."""
+
+    __tablename__ = "scope_exclude_tags"
+
+    tag_value: Mapped[str] = mapped_column(String, primary_key=True)
+    source: Mapped[str | None] = mapped_column(Text)
+
+
 class ScopeOnly(Base):
     """When not empty, rules only touch these assets (the ``only:`` links)."""
 
