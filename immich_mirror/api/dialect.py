@@ -15,8 +15,13 @@ family    what changes
 ``v3.2``  3.2 and newer. The structured body ``{filter, orderBy, cursor}`` with ``nextCursor``.
 ========  ==========================================================================================
 
-Rules on every version: ``visibility`` is always sent (explicitly, so results never depend on the
-server's default), and ``page`` is always an integer.
+Rules on every version: ``page`` is always an integer, and a walk asks for every visibility an API key
+can see in as few walks as the server allows. ``visibility`` is sent explicitly wherever the server's
+default is not all of them: on 2.x one walk per visibility; 3.0 and 3.1 answer a body without
+``visibility`` with timeline + archive + hidden ("not locked", recording
+``search_metadata_no_visibility.json``), so everything is one walk there (the legacy body) as on 3.2
+(the structured body with ``visibility: {in: [...]}``). ``locked`` needs a PIN session, which an API
+key never has, so no walk ever asks for it.
 """
 
 from __future__ import annotations
@@ -75,6 +80,11 @@ class Dialect:
     def cursor_search(self) -> bool:
         return self.family == "v3.2"
 
+    @property
+    def one_walk_for_all_visibilities(self) -> bool:
+        """True when one search returns timeline, archive and hidden together (3.0 and newer)."""
+        return self.family != "v2"
+
     # ---- search -------------------------------------------------------------------------------
 
     def search_walks(
@@ -118,15 +128,18 @@ class Dialect:
             return [SearchWalk(body, cursor_paging=True)]
 
         walks = []
-        for vis in visibilities:
+        # 3.0/3.1 without ``visibility`` = every visibility an API key sees: one walk instead of three.
+        one_walk = visibility is None and self.family == "v3.0"
+        for vis in (None,) if one_walk else visibilities:
             flat: dict[str, Any] = {
-                "visibility": vis,
                 "withDeleted": with_deleted,
                 "withExif": with_exif,
                 "size": size,
                 "page": 1,
                 "order": "asc",
             }
+            if vis is not None:
+                flat["visibility"] = vis
             if updated_after is not None:
                 flat["updatedAfter"] = _iso(updated_after)
             for key, ids in (("albumIds", album_ids), ("tagIds", tag_ids), ("personIds", person_ids)):
@@ -141,9 +154,9 @@ class Dialect:
     def raw_walks(self, body: Mapping[str, Any]) -> list[SearchWalk]:
         """The walks replaying a user's search JSON (from a pasted web link) on this server.
 
-        A body without a visibility is walked once per visibility an API key can see, as every other
-        walk is: the server's default differs between versions (2.x answers the timeline only, 3.x more),
-        and the same link must select the same assets on each.
+        A body without a visibility selects every visibility an API key can see, as every other walk
+        does: 3.x answers it so by itself, 2.x (timeline only) gets one walk per visibility, so the same
+        link selects the same assets on each.
         """
         first = dict(body)
         if is_new_shape(first):
@@ -162,7 +175,7 @@ class Dialect:
             first["page"] = int(first.get("page") or 1)
         except (TypeError, ValueError):
             raise ValueError(f"search page must be a number, not {first.get('page')!r}") from None
-        if "visibility" in first:
+        if "visibility" in first or self.one_walk_for_all_visibilities:
             return [SearchWalk(first, cursor_paging=False)]
         return [SearchWalk({**first, "visibility": vis}, cursor_paging=False) for vis in ALL_VISIBILITIES]
 

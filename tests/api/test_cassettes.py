@@ -209,12 +209,18 @@ def test_search_paging_sends_integer_pages(play: Any, version: str) -> None:
 
 
 @pytest.mark.parametrize("version", VERSIONS)
-def test_search_assets_one_walk_per_visibility_on_flat_servers(play: Any, version: str) -> None:
+def test_search_assets_walks_as_few_times_as_the_server_allows(play: Any, version: str) -> None:
     sent: list[Any] = []
     with play(version, "search_metadata_no_visibility", allow_playback_repeats=True):
         pages = list(_client(sent).search_assets(visibility=None))
-    assert len(pages) == 3  # timeline, archive, hidden: the recorded page answers each
-    assert [b["visibility"] for b in sent] == ["timeline", "archive", "hidden"]
+    if version.startswith("2."):
+        assert len(pages) == 3  # timeline, archive, hidden: the recorded page answers each
+        assert [b["visibility"] for b in sent] == ["timeline", "archive", "hidden"]
+    else:
+        # The recording: without visibility 3.1 returns timeline + archive + hidden in one walk.
+        # (The recorded items are trimmed; its note counts 278 timeline + 24 archive + 6 hidden.)
+        assert len(pages) == 1
+        assert len(sent) == 1 and "visibility" not in sent[0]
     assert all(isinstance(b["page"], int) and "filter" not in b for b in sent)
 
 

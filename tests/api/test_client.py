@@ -69,6 +69,15 @@ def test_flat_search_walks_each_visibility_with_integer_pages(make_client: MakeC
     assert not any(k in bodies[0] for k in ("filter", "orderBy", "cursor"))
 
 
+def test_v31_walks_every_visibility_at_once(make_client: MakeClient) -> None:
+    # 3.0/3.1 return timeline + archive + hidden for a body without visibility (recorded): one walk.
+    client, rec = make_client(lambda r: json_response(200, _search_result([_item(1)])), version=(3, 1, 0))
+    list(client.search_assets(visibility=None, album_ids=["al"], with_deleted=True))
+    (body,) = rec.bodies()
+    assert "visibility" not in body and body["albumIds"] == ["al"] and body["withDeleted"] is True
+    assert "filter" not in body
+
+
 def test_v31_never_gets_the_structured_body(make_client: MakeClient) -> None:
     client, rec = make_client(lambda r: json_response(200, _search_result([_item(1)])), version=(3, 1, 0))
     list(client.search_assets(visibility="archive", tag_ids=["t1"], album_ids=["al"], person_ids=["p"]))
@@ -152,8 +161,11 @@ def test_a_pasted_search_without_visibility_asks_for_each(make_client: MakeClien
     client, rec = make_client(lambda r: json_response(200, _search_result([_item(1)])), version=version)
     list(client.search_raw({"originalFileName": "IMG"} if version < (3, 2, 0) else {"filter": {}}))
     bodies = rec.bodies()
-    if version < (3, 2, 0):
+    if version < (3, 0, 0):
         assert [b["visibility"] for b in bodies] == ["timeline", "archive", "hidden"]
+    elif version < (3, 2, 0):
+        # 3.0/3.1 answer a body without visibility with all three (search_metadata_no_visibility.json).
+        assert len(bodies) == 1 and "visibility" not in bodies[0]
     else:
         assert [b["filter"]["visibility"] for b in bodies] == [{"in": ["timeline", "archive", "hidden"]}]
 
