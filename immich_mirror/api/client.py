@@ -256,9 +256,10 @@ class ImmichClient:
 
         ``visibility=None`` means every visibility an API key can see (timeline, archive, hidden;
         ``locked`` needs a PIN session). On 2.x that is one walk per visibility; on 3.0/3.1 one walk
-        without ``visibility`` (which those answer with all three); on 3.2+ one structured walk. Trashed assets come only with ``with_deleted``. ``updated_after`` must
-        be timezone-aware and is inclusive. ``album_ids``/``tag_ids``/``person_ids`` are AND (and a
-        tag matches its descendants). ``extra`` is merged into the body as is (on 3.2+ a
+        without ``visibility`` (which those answer with all three); on 3.2+ one structured walk.
+        Trashed assets come only with ``with_deleted``. ``updated_after`` must be timezone-aware
+        and is inclusive. ``album_ids``/``tag_ids``/``person_ids`` are AND (and a tag matches its
+        descendants). ``extra`` is merged into the body as is (on 3.2+ a
         ``"filter"`` mapping in it is merged into the filter).
 
         Pages are offset-based on every version, so an asset can appear twice (or move between

@@ -189,7 +189,6 @@ def _album(lib: FakeLibrary, rng: Random, owner_id: str, name: str, members: lis
                       description="generated")
     album.members = dict.fromkeys(members, created)
     album.thumbnail_asset_id = members[0] if members else None
-    album.last_modified_asset_timestamp = created if members else None
     lib.albums[album.id] = album
     return album
 

@@ -290,9 +290,18 @@ class FakeLibrary(TagStore):
                     album.members[aid] = now
             if album.members:
                 album.thumbnail_asset_id = next(iter(album.members))
-                album.last_modified_asset_timestamp = now
             self._changed()
             return album
+
+    def album_counted(self, album: FakeAlbum) -> list[FakeAsset]:
+        """The members Immich counts for ``assetCount``, ``startDate``/``endDate`` and
+        ``lastModifiedAssetTimestamp`` (the newest ``updatedAt`` among them): not trashed, timeline or
+        archive (server ``album.repository.ts`` getMetadataForIds). So a tag written on a member moves
+        the timestamp once its jobs bumped the asset, and an addition of an older asset does not
+        (recording ``albums_list_triple_steps.json``)."""
+        members = (self.assets.get(a) for a in album.members)
+        return [a for a in members if a is not None and a.deleted_at is None
+                and a.visibility in ("timeline", "archive")]
 
     def rename_album(self, album_id: str, name: str) -> FakeAlbum:
         with self.lock:
@@ -322,8 +331,7 @@ class FakeLibrary(TagStore):
                     album.members[aid] = now
                     results.append((aid, None))
             if any(err is None for _, err in results):
-                album.updated_at = now
-                album.last_modified_asset_timestamp = now
+                album.updated_at = now  # additions move the album's updatedAt at once (recorded)
                 album.thumbnail_asset_id = album.thumbnail_asset_id or next(iter(album.members))
             self._changed()
             return results
@@ -340,9 +348,8 @@ class FakeLibrary(TagStore):
                     results.append((aid, None))
                     if album.thumbnail_asset_id == aid:
                         album.thumbnail_asset_id = next(iter(album.members), None)
-            # v3 moves lastModifiedAssetTimestamp on removal; v2.7.5 only the count (API-NOTES 0b).
-            if any(err is None for _, err in results) and not self.version.startswith("2."):
-                album.last_modified_asset_timestamp = self.clock.tick()
+            # Removals move only assetCount (and lastModifiedAssetTimestamp when the newest member left):
+            # both are computed from the members (``album_counted``), never the album's updatedAt.
             self._changed()
             return results
 

@@ -167,7 +167,7 @@ def album(
     v2 = is_v2(version)
     nested = view == "nested"
     owner = lib.users[alb.owner_id]
-    members = [lib.assets[a] for a in alb.members if a in lib.assets]
+    members = lib.album_counted(alb)
     shared = bool(alb.shared_with) or any(link.album_id == alb.id for link in lib.shared_links.values())
     out: Json = {
         "albumName": alb.name, "description": alb.description,
@@ -202,8 +202,8 @@ def album(
     out["assetCount"] = 0 if nested else len(members)
     out["isActivityEnabled"] = alb.is_activity_enabled
     out["order"] = alb.order
-    if view in ("get", "list") and members and alb.last_modified_asset_timestamp is not None:
-        out["lastModifiedAssetTimestamp"] = fmt_z(alb.last_modified_asset_timestamp)
+    if view in ("get", "list") and members:
+        out["lastModifiedAssetTimestamp"] = fmt_z(max(a.updated_at for a in members))
     return out
 
 

@@ -164,7 +164,6 @@ class FakeAlbum:
     members: dict[str, datetime] = field(default_factory=dict)
     shared_with: dict[str, str] = field(default_factory=dict)  # user id -> role (editor|viewer)
     thumbnail_asset_id: str | None = None
-    last_modified_asset_timestamp: datetime | None = None
     is_activity_enabled: bool = True
     order: str = "desc"
 

@@ -61,7 +61,6 @@ def dump_state(lib: FakeLibrary, faults: FaultPlan | None = None) -> dict[str, A
                 "created_at": _plain(al.created_at), "updated_at": _plain(al.updated_at),
                 "asset_ids": list(al.members), "shared_with": al.shared_with,
                 "thumbnail_asset_id": al.thumbnail_asset_id,
-                "last_modified_asset_timestamp": _plain(al.last_modified_asset_timestamp),
             } for al in lib.albums.values()],
             "tags": tags,
             "shared_links": [{k: _plain(v) for k, v in asdict(s).items()} for s in lib.shared_links.values()],
@@ -104,7 +103,8 @@ def load_state(data: dict[str, Any]) -> tuple[FakeLibrary, FaultPlan | None]:
             album = lib.create_album(raw["name"], raw.get("asset_ids", ()), owner_id=raw.get("owner_id"),
                                      description=raw.get("description", ""), id=raw.get("id"))
             album.shared_with.update(raw.get("shared_with", {}))
-            for attr in ("created_at", "updated_at", "last_modified_asset_timestamp"):
+            # (lastModifiedAssetTimestamp is computed from the members; older state files may hold it.)
+            for attr in ("created_at", "updated_at"):
                 if raw.get(attr):
                     setattr(album, attr, parse_dt(raw[attr]))
             if "thumbnail_asset_id" in raw:

@@ -204,8 +204,8 @@ def _delete_unseen(ctx: SyncContext) -> None:
 
 # (server query, mirror condition): together they cover every asset a walk can lose or a purge can take
 # away. Timeline and archive apart: on 2.x each is its own walk, so archiving an asset shifts one of
-# them (3.x walks them together, where the split costs nothing). The trash matters most for purges: emptying it purges assets that were never in
-# the live counts.
+# them (3.x walks them together, where the split costs nothing). The trash matters most for purges:
+# emptying it purges assets that were never in the live counts.
 _COUNTS: tuple[tuple[dict[str, Any], str], ...] = (
     ({"visibility": "timeline"}, "is_trashed = 0 AND visibility = 'timeline'"),
     ({"visibility": "archive"}, "is_trashed = 0 AND visibility = 'archive'"),

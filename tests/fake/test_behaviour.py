@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import itertools
+import json
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -11,7 +13,10 @@ from starlette.testclient import TestClient
 
 from immich_mirror.fake import FakeLibrary, create_app
 from immich_mirror.fake.generate import generate_library
+from immich_mirror.fake.serialize import fmt_z
 from tests.helpers import stepping_clock
+
+RECORDINGS = Path(__file__).resolve().parents[1] / "recordings"
 
 KEY = {"x-api-key": "fake-api-key"}
 
@@ -136,24 +141,55 @@ def test_album_lists_per_version() -> None:
 
 
 @pytest.mark.parametrize("version", ["2.7.5", "3.1.0"])
-def test_album_side_effects(version: str) -> None:
-    lib = FakeLibrary(version=version, clock=stepping_clock())
-    a, b = lib.add_asset("a.jpg"), lib.add_asset("b.jpg")
-    album = lib.create_album("A", [a.id])
-    asset_updated = b.updated_at
-    before = (album.updated_at, album.last_modified_asset_timestamp)
+def test_album_triple_moves_as_recorded(version: str) -> None:
+    """Replays ``albums_list_triple_steps.json``: the album's (updatedAt, assetCount,
+    lastModifiedAssetTimestamp) as ``GET /albums`` lists it after each step, at once and after the jobs."""
+    steps = json.loads((RECORDINGS / f"v{version}" / "albums_list_triple_steps.json").read_text())["body"]
+    lib = FakeLibrary(version=version, clock=stepping_clock(), jobs="manual")
+    old = lib.add_asset("old.jpg")  # older than every member: its addition leaves the timestamp alone
+    members = [lib.add_asset(f"m{i}.jpg").id for i in range(27)]
+    album = lib.create_album("A", members)
+    tag = lib.create_tag("meme")
     c = client(lib, version)
-    assert c.put(f"/api/albums/{album.id}/assets", json={"ids": [b.id]}).json()[0]["success"]
-    assert album.updated_at > before[0]
-    assert album.last_modified_asset_timestamp is not None and before[1] is not None
-    assert album.last_modified_asset_timestamp > before[1]
-    assert b.updated_at == asset_updated  # album membership never reaches the asset
-    after_add = (album.updated_at, album.last_modified_asset_timestamp)
-    c.request("DELETE", f"/api/albums/{album.id}/assets", json={"ids": [b.id]})
-    assert album.updated_at == after_add[0]
-    moved = album.last_modified_asset_timestamp != after_add[1]
-    assert moved == (version != "2.7.5")
-    assert c.get(f"/api/albums/{album.id}").json()["assetCount"] == 1
+
+    def triple() -> tuple[str, int, str]:
+        (listed,) = [a for a in c.get("/api/albums").json() if a["id"] == album.id]
+        return listed["updatedAt"], listed["assetCount"], listed["lastModifiedAssetTimestamp"]
+
+    seen = [triple()]
+    c.put("/api/tags/assets", json={"tagIds": [tag.id], "assetIds": members[:5]})
+    seen.append(triple())
+    lib.settle()
+    seen.append(triple())
+    c.put(f"/api/albums/{album.id}/assets", json={"ids": [old.id]})
+    seen.append(triple())
+    lib.settle()
+    seen.append(triple())
+    c.request("DELETE", f"/api/albums/{album.id}/assets", json={"ids": [old.id]})
+    seen.append(triple())
+    lib.settle()
+    seen.append(triple())
+    assert len(seen) == len(steps)
+
+    def moves(rows: list[tuple[Any, ...]]) -> list[tuple[bool, ...]]:
+        return [tuple(a != b for a, b in zip(x, y, strict=True)) for x, y in itertools.pairwise(rows)]
+
+    recorded = [(s["updatedAt"], s["assetCount"], s["lastModifiedAssetTimestamp"]) for s in steps]
+    assert moves(seen) == moves(recorded)
+    assert [s[1] for s in seen] == [27, 27, 27, 28, 28, 27, 27]
+    assert old.updated_at < min(lib.assets[m].updated_at for m in members)  # membership never reaches it
+
+
+def test_album_counts_only_what_immich_counts() -> None:
+    # Trashed and hidden members are linked but neither counted nor in the timestamp (getMetadataForIds).
+    lib = FakeLibrary(clock=stepping_clock())
+    kept, trashed, hidden = (lib.add_asset(f"{n}.jpg") for n in ("kept", "trashed", "hidden"))
+    album = lib.create_album("A", [kept.id, trashed.id, hidden.id])
+    lib.trash([trashed.id])
+    lib.set_visibility([hidden.id], "hidden")
+    listed = client(lib).get(f"/api/albums/{album.id}").json()
+    assert listed["assetCount"] == 1
+    assert listed["lastModifiedAssetTimestamp"] == fmt_z(kept.updated_at)
 
 
 def test_tag_write_bumps_asset_after_jobs_and_tag_at_once() -> None:
