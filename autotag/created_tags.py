@@ -50,13 +50,14 @@ def _store(conn: Connection, tags: Iterable[Tag]) -> None:
 
 def ensure_tags(
     client: ImmichClient, engine: Engine, values: Iterable[str], run_id: int | None, known: dict[str, str]
-) -> None:
-    """Make ``known`` (tag value -> id) hold every value of ``values``, creating what the server lacks."""
+) -> list[str]:
+    """Make ``known`` (tag value -> id) hold every value of ``values``, creating what the server lacks;
+    returns the values of the tags created (parents included)."""
     with engine.connect() as conn:
         known.update({str(v): str(i) for v, i in conn.execute(text("SELECT value, id FROM tags"))})
     missing = sorted({v for v in values if v not in known})
     if not missing:
-        return
+        return []
     # The server's list decides what is new: the mirror may not have seen a tag the user just made.
     before = {t.value: t for t in client.list_tags()}
     found = [before[v] for v in missing if v in before]
@@ -89,6 +90,7 @@ def ensure_tags(
         known[tag.value] = tag.id
     for tag in sorted(new, key=lambda t: t.value):
         log.info("created tag %r (%s)", tag.value, tag.id)
+    return [t.value for t in new]
 
 
 def _members(client: ImmichClient, tag_id: str) -> int:

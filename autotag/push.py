@@ -28,6 +28,7 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from functools import partial
 from typing import Any, TypeVar
 
@@ -40,7 +41,7 @@ from autotag.outbox import OutboxRow, live_rows, mark_failed, mark_sent, record_
 from immich_mirror.api.client import ImmichClient
 from immich_mirror.api.models import BulkIdResult
 from immich_mirror.errors import ApiError, ConnectionFailed, NotFound, PermissionDenied, ServerError
-from immich_mirror.sync.tags import record_tags
+from immich_mirror.sync.pushed import record_push
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -148,6 +149,10 @@ class Pusher:
         # tag id -> (assets that must have it, assets that must not): what verification checks
         self._want: dict[str, tuple[set[str], set[str]]] = defaultdict(lambda: (set(), set()))
         self._warned_paused = False
+        # When the last write was sent or the queues last found empty (time.monotonic()).
+        self._quiet_since: float | None = None
+        self._verified_from: datetime | None = None
+        self._created: set[str] = set()  # values of the tags this push created
 
     # ----------------------------------------------------------------- settle
     def settle(self) -> None:
@@ -178,6 +183,15 @@ class Pusher:
                     cap,
                 )
         self._unsettled.clear()
+        self._quiet_since = time.monotonic()
+
+    def _second_after_settling(self) -> None:
+        """Let a second pass since the writes settled: the ``Date`` header counts whole seconds, so the
+        server time a verify round starts at is then later than every stamp the settled jobs gave."""
+        if self._quiet_since is not None:
+            wait = 1.0 - (time.monotonic() - self._quiet_since)
+            if wait > 0:
+                self.sleep(wait)
 
     def _warn_paused(self, backlog: Backlog, cap: float) -> None:
         if backlog.paused and not self._warned_paused:
@@ -195,7 +209,7 @@ class Pusher:
 
     # ------------------------------------------------------------------- tags
     def _ensure_tags(self, values: set[str]) -> None:
-        ensure_tags(self.client, self.engine, values, self.run_id, self._tag_ids)
+        self._created.update(ensure_tags(self.client, self.engine, values, self.run_id, self._tag_ids))
 
     def _send(self, rows: list[OutboxRow], call: Callable[[], T]) -> tuple[bool, T | None]:
         """One bulk call on behalf of ``rows``: ``(True, answer)``, or ``(False, None)`` with the rows marked.
@@ -217,6 +231,7 @@ class Pusher:
             self._failed(rows, exc)
             raise
         self.result.requests += 1
+        self._quiet_since = time.monotonic()
         return True, answer
 
     def _apply_tag_adds(self, rows: list[OutboxRow], note: str | None = None) -> None:
@@ -378,8 +393,14 @@ class Pusher:
             self.result.rounds = round_no
             lost_adds: list[OutboxRow] = []
             lost_removes: list[OutboxRow] = []
+            self._verified_from = None
+            self._second_after_settling()
             for tag_id, (present, absent) in self._want.items():
                 members = self._members(tag_id)
+                if self._verified_from is None:
+                    # The server's clock as this round began reading: every asset stamp before it is a
+                    # change this round saw the result of (the next sync trusts those, push_verified).
+                    self._verified_from = self.client.last_server_date or datetime.now(UTC)
                 value = value_of.get(tag_id, tag_id)
                 lost_adds += [_synthetic("tag_add", value, a) for a in sorted(present - members)]
                 lost_removes += [_synthetic("tag_remove", value, a) for a in sorted(absent & members)]
@@ -418,14 +439,11 @@ class Pusher:
                 [{**change_of(r, "still lost after the last verify round"), "after": None} for r in rows],
             )
 
-    def _record_touched_tags(self) -> None:
-        """Our tag writes moved those tags' ``updatedAt``; store the records as they are now, or the next
-        sync would take the move for someone else's and re-read each tag's members in full."""
-        if not self._want:
-            return
-        touched = [t for t in self.client.list_tags() if t.id in self._want]
-        with self.engine.begin() as conn:
-            record_tags(conn, touched)
+    def _record_moved_tags(self) -> None:
+        """Store what our writes moved (tag records, verified assets), or the next sync would take it for
+        someone else's change and read every tag's members again (immich_mirror/sync/pushed.py)."""
+        if self._want:
+            record_push(self.client, self.engine, self._want, self._verified_from, self._created)
 
     # -------------------------------------------------------------------- run
     def push(self) -> PushResult:
@@ -464,7 +482,7 @@ class Pusher:
                     raise _Stopped
                 self._delete_created_tags(tag_deletes)
                 self.progress("push", self.result.sent, total)
-            self._record_touched_tags()
+            self._record_moved_tags()
         except _Stopped:
             self.result.interrupted = True
         return self.result

@@ -7,6 +7,7 @@ back from the sidecar; on the real server a second write landing in between is l
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 from functools import partial
 
 from immich_mirror.fake.state import FakeTag, new_id
@@ -165,7 +166,20 @@ class TagStore(LibraryState):
                 self.tag_members[tid].add(asset_id)
                 self.asset_tags.setdefault(asset_id, set()).add(tid)
         asset.sidecar_tags = {self.tags[t].value for t in self.asset_tags.get(asset_id, set())}
-        asset.updated_at = self.clock.tick()
+        now = self.clock.tick()
+        self._reupsert(self.asset_tags.get(asset_id, set()), now)
+        asset.updated_at = now
+
+    def _reupsert(self, tag_ids: Iterable[str], now: datetime) -> None:
+        """The metadata re-extraction that follows a sidecar write upserts every tag the sidecar holds,
+        path part by path part (server ``metadata.service.ts`` applyTagList -> ``upsertTags`` ->
+        ``upsertValue``, an INSERT ... ON CONFLICT DO UPDATE): the tag and each of its ancestors get a
+        new ``updatedAt``, whoever wrote the tag (a re-upsert moves it: recording ``tags_upsert``)."""
+        for tid in set(tag_ids):
+            while tid and tid in self.tags:
+                tag = self.tags[tid]
+                tag.updated_at = now
+                tid = tag.parent_id or ""
 
     def refresh_metadata(self, asset_ids: Iterable[str]) -> None:
         """Queue metadata re-extraction: tags come back from the sidecar (new ids if deleted)."""
@@ -186,4 +200,6 @@ class TagStore(LibraryState):
         for tid in wanted - current:
             self.tag_members[tid].add(asset_id)
         self.asset_tags[asset_id] = wanted
-        asset.updated_at = self.clock.tick()
+        now = self.clock.tick()
+        self._reupsert(wanted, now)
+        asset.updated_at = now

@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
+import orjson
 from sqlalchemy import Connection, Engine, text
 
 from immich_mirror.api.client import ImmichClient
@@ -60,6 +62,21 @@ class SyncContext:
     mirror_was_empty: bool = False
     # Rows an id walk (no EXIF) inserted because the mirror lacked them: to be read in full.
     without_exif: set[str] = field(default_factory=set)
+    # The assets the last push verified and the server time its verification began (sync/pushed.py),
+    # and those of them this run found moved by nothing but that push: their tags are not re-read.
+    pushed: frozenset[str] = frozenset()
+    pushed_before: datetime | None = None
+    trusted: set[str] = field(default_factory=set)
+
+    def trust_push(self, asset_id: str, old_raw: str | None, item: dict[str, Any], unchanged: bool) -> None:
+        """Note ``asset_id`` as moved by the last push alone, if it was one of its verified assets."""
+        if self.pushed_before is None or asset_id not in self.pushed or old_raw is None:
+            return
+        stamp = item.get("updatedAt")
+        if not isinstance(stamp, str) or parse_ts(stamp) >= self.pushed_before:
+            return
+        if unchanged or only_stamp_moved(old_raw, item):
+            self.trusted.add(asset_id)
 
     def keeps(self, item_owner: str | None) -> bool:
         return self.include_partners or item_owner == self.owner_id
@@ -81,3 +98,15 @@ def set_state(conn: Connection, key: str, value: str | None) -> None:
 
 def parse_ts(value: str) -> datetime:
     return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+def only_stamp_moved(old_raw: str, item: dict[str, Any]) -> bool:
+    """True when a stored asset payload and a new one differ in ``updatedAt`` alone (or not at all)."""
+    try:
+        old = orjson.loads(old_raw)
+    except ValueError:
+        return False
+    if not isinstance(old, dict):
+        return False
+    old.pop("updatedAt", None)
+    return bool(old == {k: v for k, v in item.items() if k != "updatedAt"})

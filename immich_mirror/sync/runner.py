@@ -26,6 +26,7 @@ from immich_mirror.sync.context import (
     no_progress,
     set_state,
 )
+from immich_mirror.sync.pushed import load_push_verified
 from immich_mirror.sync.rows import now_iso
 from immich_mirror.sync.tags import PENDING_KEY as TAGS_PENDING_KEY
 from immich_mirror.sync.tags import sync_tags
@@ -133,6 +134,9 @@ def run_sync(
         # tags changed then are no longer "changed" now, so re-read every tag's members this time.
         tags_pending = get_state(conn, TAGS_PENDING_KEY) == "1"
         set_state(conn, TAGS_PENDING_KEY, "1")
+        pushed = None if full else load_push_verified(conn)
+    if pushed is not None:
+        ctx.pushed_before, ctx.pushed = pushed
     try:
         # The server's clock (HTTP Date), not ours: watermarks are compared with its updatedAt.
         server_now = client.last_server_date or datetime.now(UTC)

@@ -52,6 +52,29 @@ def record_tags(conn: Connection, tags: Iterable[Tag]) -> None:
         conn.execute(_UPSERT, tag_row(tag))
 
 
+def own_new_tags(conn: Connection, server: list[Tag], created: Iterable[str]) -> list[Tag]:
+    """The pusher created the tags ``created`` (their values), and Immich their missing parents.
+
+    When the server's tag tree differs from the one the last sync stored only by those tags, they are
+    the tool's own: they are returned (to be stored) and the stored tree becomes the server's, so the
+    next sync does not read every tag's members as it does after a foreign change to the tree. A new
+    tag has no member but what the tool wrote, so what "direct" means for every other link is unchanged.
+    """
+    old = get_state(conn, TREE_KEY)
+    if old is None:
+        return []
+    wanted = set(created)
+    before = set(old.split(";")) if old else set()
+    after = {f"{t.id}>{t.parent_id or ''}" for t in server}
+    added_ids = {entry.split(">", 1)[0] for entry in after - before}
+    new = [t for t in server if t.id in added_ids]
+    own = all(any(v == t.value or v.startswith(t.value + "/") for v in wanted) for t in new)
+    if before - after or not own:
+        return []
+    set_state(conn, TREE_KEY, _tree_signature(server))
+    return new
+
+
 def _tree_signature(tags: Iterable[Tag]) -> str:
     return ";".join(sorted(f"{t.id}>{t.parent_id or ''}" for t in tags))
 
@@ -180,7 +203,8 @@ def sync_tags(ctx: SyncContext, updated_after: datetime | None) -> None:
         tree_changed = get_state(conn, TREE_KEY) != signature
     everything = ctx.full or updated_after is None or tree_changed
     drifted = set() if everything or not moved else _drift(ctx, moved, children)
-    changed = ctx.changed_assets | ctx.recent_assets | drifted
+    # Assets the last push verified and nothing else moved: their tags are the mirror's (sync/pushed.py).
+    changed = (ctx.changed_assets | ctx.recent_assets | drifted) - ctx.trusted
     # Members that never showed in the asset pass, more than a handful: only a full read is exact.
     if everything or (drifted and len(changed) > FEW_ASSETS):
         matched = _matches(ctx, tags, None)

@@ -192,6 +192,25 @@ def test_album_counts_only_what_immich_counts() -> None:
     assert listed["lastModifiedAssetTimestamp"] == fmt_z(kept.updated_at)
 
 
+def test_the_jobs_after_a_tag_write_move_every_tag_the_asset_carries() -> None:
+    # The re-extraction upserts each sidecar tag path part by path part (metadata.service applyTagList):
+    # a tag the tool never wrote, and its parents, move because the tool wrote another tag on the asset.
+    lib = FakeLibrary(jobs="manual", clock=stepping_clock())
+    asset, other = lib.add_asset("a.jpg"), lib.add_asset("b.jpg")
+    alice, marker, elsewhere = lib.create_tag("people/alice"), lib.create_tag("marker"), lib.create_tag("x")
+    people = lib.tags[alice.parent_id or ""]
+    lib.tag_assets([alice.id], [asset.id])
+    lib.tag_assets([elsewhere.id], [other.id])
+    lib.settle()
+    before = {t.id: t.updated_at for t in lib.tags.values()}
+    client(lib).put("/api/tags/assets", json={"tagIds": [marker.id], "assetIds": [asset.id]})
+    assert [t.id for t in lib.tags.values() if t.updated_at != before[t.id]] == [marker.id]  # at once
+    lib.settle()
+    moved = {t.id for t in lib.tags.values() if t.updated_at != before[t.id]}
+    assert moved == {marker.id, alice.id, people.id}
+    assert lib.tags[elsewhere.id].updated_at == before[elsewhere.id]
+
+
 def test_tag_write_bumps_asset_after_jobs_and_tag_at_once() -> None:
     lib = FakeLibrary(jobs="manual", clock=stepping_clock())
     asset = lib.add_asset("a.jpg")
