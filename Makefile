@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 SERVER_VERSION ?= 3.1.0
 DEMO_ASSETS ?= 3000
 
-.PHONY: install test test-slow lint demo bench cassettes clean
+.PHONY: install test test-slow lint demo demo-review bench cassettes clean
 
 install: $(VENV)/.installed
 
@@ -30,6 +30,10 @@ lint: install
 
 demo: install
 	$(BIN)/python -m autotag.demo --assets $(DEMO_ASSETS) --server-version $(SERVER_VERSION)
+
+# The same demo library, synced, with `autotag review` serving it until Ctrl-C (prints the URL).
+demo-review: install
+	$(BIN)/python -m autotag.demo --review --assets $(DEMO_ASSETS) --server-version $(SERVER_VERSION)
 
 bench: install
 	$(BIN)/python -m bench.dateparse

@@ -342,6 +342,34 @@ def report(
 
 
 @app.command()
+def review(
+    port: int = typer.Option(0, "--port", min=0, max=65535, help="port to listen on (default: a free one)"),
+    host: str = typer.Option(
+        "127.0.0.1", "--host", help="interface to listen on (default: this machine only; any other warns)"
+    ),
+    open_browser: bool = typer.Option(False, "--open", help="open the page in your web browser"),
+) -> None:
+    """Review the plan as photos in a local web page: approve or reject changes, then apply them."""
+    import webbrowser
+
+    from autotag.web.server import ReviewServer, is_loopback
+
+    s = session()
+    if not is_loopback(host):
+        err.print(
+            f"warning: --host {host}: the review page can be reached from other machines; anyone who has its "
+            "URL (it carries the access token) can apply changes to your library",
+            markup=False,
+        )
+    server = ReviewServer(s, host=host, port=port)
+    out.print(f"review the plan at {server.url}", markup=False)
+    err.print("(Ctrl-C to stop)")
+    if open_browser:
+        webbrowser.open(server.url)
+    server.run()
+
+
+@app.command()
 def watch(
     interval: float = typer.Option(60.0, "--interval", min=1.0, help="seconds between cycles"),
     max_backoff: float = typer.Option(600.0, "--max-backoff", help="longest wait while Immich is down (s)"),

@@ -2,7 +2,9 @@
 
 Starts the fake server on a free loopback port, points the real CLI at it through the environment
 (the same way a user would), and runs: doctor, sync, classify --dry-run, run, a fix made "in the web
-UI", run again, report, undo (shown, not applied). Nothing outside a temporary directory is touched.
+UI", run again, report, undo (shown, not applied), and ends with the command that shows the plan as
+photos. ``--review`` instead syncs the same library and serves ``autotag review`` on it until Ctrl-C.
+Nothing outside a temporary directory is touched.
 """
 
 from __future__ import annotations
@@ -58,6 +60,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--assets", type=int, default=3000)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--server-version", default="3.1.0", choices=SUPPORTED_VERSIONS)
+    parser.add_argument("--review", action="store_true", help="serve `autotag review` on the demo library")
+    parser.add_argument("--open", action="store_true", help="with --review: open the page in a browser")
     args = parser.parse_args(argv)
 
     library = generate_library(args.assets, seed=args.seed)
@@ -73,6 +77,10 @@ def main(argv: list[str] | None = None) -> int:
             {"IMMICH_URL": url, "IMMICH_API_KEY": key, "AUTOTAG_DB": str(db), "AUTOTAG_CONFIG": str(config)}
         )
         print(f"fake Immich {args.server_version} at {url} with {args.assets} generated assets")
+        if args.review:
+            if _step("mirror the library into SQLite", ["sync"]) != 0:
+                return 1
+            return _step("the plan as photos (Ctrl-C to stop)", ["review", *(["--open"] if args.open else [])])
         steps = [
             ("check the setup", ["doctor"]),
             ("mirror the library into SQLite", ["sync"]),
@@ -97,6 +105,9 @@ def main(argv: list[str] | None = None) -> int:
         _step("modification report", ["report", str(Path(tmp) / "report")])
         print((Path(tmp) / "report" / "summary.txt").read_text())
         _step("what undo would revert", ["undo"])
+    print("\n# see a plan as photos, approve or reject each change, then apply:")
+    print("$ autotag review --open    # on your own server (after `autotag sync`)")
+    print("$ make demo-review         # on this demo library: serves the page until Ctrl-C")
     return 0
 
 

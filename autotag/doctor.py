@@ -42,6 +42,7 @@ OPTIONAL = {
     "person.read": "people links in exclude/only",
     "album.delete": "undo of albums from folders (deletes only albums autotag created)",
     "tag.delete": "undo of the tags autotag created (deletes only those, once empty)",
+    "asset.view": "thumbnails in `autotag review`",
 }
 
 

@@ -8,6 +8,7 @@ joins the union by passing a ``PlanSource`` to ``install_rules``; nothing here w
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -52,6 +53,13 @@ def plan_view_sql(sources: Sequence[PlanSource]) -> str:
     return "\nUNION ALL\n".join(s.select() for s in sources)
 
 
+# What the rules and features propose; ``plan`` is that minus what a person rejected in ``autotag review``
+# (``review_decisions``), so a rejected change is held out of the closure, the outbox and every count.
+PROPOSED_VIEW = "plan_proposed"
+REJECTED_KEYS = "SELECT idem_key FROM review_decisions WHERE decision = 'rejected'"
+PLAN_VIEW = f"SELECT * FROM {PROPOSED_VIEW} WHERE idem_key NOT IN ({REJECTED_KEYS})"
+
+
 def install_rules(engine: Engine, cfg: AutotagConfig, *, extra: Sequence[PlanSource] | None = None) -> None:
     """Write the rule tables and (re)create every rule and plan view, in one transaction.
 
@@ -84,7 +92,8 @@ def install_rules(engine: Engine, cfg: AutotagConfig, *, extra: Sequence[PlanSou
         for source in sources:
             views.update(source.views)
         # Whatever a source asks for, nothing the user excluded is ever a target (autotag/excluded.py).
-        views["plan"] = filtered(plan_view_sql(sources))
+        views[PROPOSED_VIEW] = filtered(plan_view_sql(sources))
+        views["plan"] = PLAN_VIEW
         views["excluded_targets"] = excluded_targets_sql(cfg)
         # Dropped in reverse first: SQLite checks a view's dependencies when it is recreated.
         for name in reversed(list(views)):
@@ -132,6 +141,23 @@ def plan_summary(conn: Connection, plan_source: str = "plan") -> PlanSummary:
     kinds_sql = f"SELECT kind, count(*) FROM {plan_source} GROUP BY kind ORDER BY kind"
     kinds = {str(kind): int(n) for kind, n in conn.execute(text(kinds_sql))}
     return PlanSummary(statuses=statuses, rules=rules, kinds=kinds)
+
+
+def held_back(conn: Connection) -> int:
+    """How many proposed changes the plan holds back because a person rejected them in ``autotag review``."""
+    if conn.execute(text(f"{REJECTED_KEYS} LIMIT 1")).first() is None:
+        return 0  # the everyday case: no decision, and no second evaluation of the proposals
+    sql = f"SELECT count(*) FROM {PROPOSED_VIEW} WHERE idem_key IN ({REJECTED_KEYS})"
+    return int(conn.execute(text(sql)).scalar_one())
+
+
+def plan_fingerprint(conn: Connection, source: str = "plan") -> str:
+    """A digest of the plan's changes: what a person reviewed is what gets applied, or nothing is."""
+    digest = hashlib.sha256()
+    for (key,) in conn.execute(text(f"SELECT idem_key FROM {source} ORDER BY idem_key")):
+        digest.update(str(key).encode())
+        digest.update(b"\n")
+    return digest.hexdigest()[:16]
 
 
 def plan_rows(conn: Connection, limit: int | None = None, *, source: str = "plan") -> Iterator[PlanRow]:

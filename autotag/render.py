@@ -92,6 +92,7 @@ def plan(console: Console, result: Any, rows: Sequence[Any], *, base: str, as_js
             "by_kind": summary.kinds,
             "enqueued": result.enqueued.__dict__ if result.enqueued else None,
             "problems": [f"{f}: {p}" for f, p in result.problems],
+            "held_back": result.held_back,
             "mutations": [
                 {**r.__dict__, "link": web_link(base, r.asset_id) if base and r.asset_id else None}
                 for r in rows
@@ -113,6 +114,10 @@ def plan(console: Console, result: Any, rows: Sequence[Any], *, base: str, as_js
         console.print(f"  {r.kind:<12} {r.target:<40} {link}{detail}", markup=False)
     if total > limit:
         console.print(f"  ... and {total - limit} more (--limit N, or --json for all)")
+    if result.held_back:
+        console.print(
+            f"held back: {result.held_back} change(s) you rejected in `autotag review` (lift them there)"
+        )
     problems(console, result.problems)
     if result.enqueued is not None:
         e = result.enqueued

@@ -19,6 +19,7 @@ from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import DBAPIError
 
 from autotag.plan import install_rules
+from autotag.progress_chart import progress_svg
 from autotag.session import Session
 from immich_mirror.db.engine import translate_db_error
 from immich_mirror.db.migrate import open_db
@@ -121,6 +122,26 @@ def _rows(conn: Connection, sql: str) -> list[tuple[Any, ...]]:
     return [tuple(r) for r in conn.execute(text(sql)).all()]
 
 
+def progress_trend(conn: Connection) -> list[dict[str, Any]]:
+    """Unclassified and conflicts after each classify run (what its plan started from), oldest first."""
+    trend = []
+    for run_id, started, summary in _rows(
+        conn, "SELECT id, started_at, summary FROM runs WHERE command = 'classify' ORDER BY id"
+    ):
+        data = json.loads(summary) if summary else {}
+        statuses = data.get("by_status", {})
+        trend.append(
+            {
+                "run": run_id,
+                "at": started,
+                "unclassified": statuses.get("unclassified", 0),
+                "conflicts": statuses.get("conflict", 0),
+                "classified": statuses.get("classified", 0),
+            }
+        )
+    return trend
+
+
 def statistics(conn: Connection) -> dict[str, Any]:
     by_status = dict(_rows(conn, "SELECT status, COUNT(*) FROM classification GROUP BY status"))
     by_rule = dict(_rows(conn, "SELECT rule, COUNT(DISTINCT asset_id) FROM rule_matches GROUP BY rule"))
@@ -141,21 +162,7 @@ def statistics(conn: Connection) -> dict[str, Any]:
             "GROUP BY runs.id ORDER BY runs.id",
         )
     ]
-    trend = []
-    for run_id, started, summary in _rows(
-        conn, "SELECT id, started_at, summary FROM runs WHERE command = 'classify' ORDER BY id"
-    ):
-        data = json.loads(summary) if summary else {}
-        statuses = data.get("by_status", {})
-        trend.append(
-            {
-                "run": run_id,
-                "at": started,
-                "unclassified": statuses.get("unclassified", 0),
-                "conflicts": statuses.get("conflict", 0),
-                "classified": statuses.get("classified", 0),
-            }
-        )
+    trend = progress_trend(conn)
     return {
         "totals": {"assets_in_scope": sum(by_status.values()), **by_status},
         "by_rule": by_rule,
@@ -175,6 +182,7 @@ def write_report(session: Session, directory: Path) -> Sequence[Path]:
     changes_path = directory / "changes.csv"
     stats_path = directory / "statistics.json"
     summary_path = directory / "summary.txt"
+    chart_path = directory / "progress.svg"
     with session.engine.connect() as conn:
         with changes_path.open("w", newline="", encoding="utf-8") as fh:
             writer = csv.writer(fh)
@@ -185,7 +193,8 @@ def write_report(session: Session, directory: Path) -> Sequence[Path]:
         stats = statistics(conn)
     stats_path.write_text(json.dumps(stats, indent=2, sort_keys=True), encoding="utf-8")
     summary_path.write_text(summary_text(stats), encoding="utf-8")
-    return [changes_path, stats_path, summary_path]
+    chart_path.write_text(progress_svg(stats["trend"]), encoding="utf-8")
+    return [changes_path, stats_path, summary_path, chart_path]
 
 
 def summary_text(stats: dict[str, Any]) -> str:

@@ -21,7 +21,15 @@ from autotag.config import AutotagConfig
 from autotag.features import feature_problems
 from autotag.links import apply_scope
 from autotag.outbox import EnqueueResult, counts_by_state, enqueue_plan, finish_run, start_run
-from autotag.plan import PlanRow, PlanSummary, install_rules, plan_rows, plan_summary
+from autotag.plan import (
+    PlanRow,
+    PlanSummary,
+    held_back,
+    install_rules,
+    plan_fingerprint,
+    plan_rows,
+    plan_summary,
+)
 from autotag.push import Pusher, PushResult, PushSettings
 from autotag.undo import choose_target, enqueue_undo, undo_items, why_nothing
 from immich_mirror.api.client import ImmichClient, open_client
@@ -88,6 +96,8 @@ class ClassifyResult:
     rounds: int = 1  # how many times the plan was asked before it stopped growing (autotag.closure)
     # What a feature could not do and left to the user: (feature, problem), e.g. two albums of one name
     problems: list[tuple[str, str]] = field(default_factory=list)
+    held_back: int = 0  # proposed changes a person rejected in `autotag review`, left out of the plan
+    fingerprint: str = ""  # digest of the plan's changes (autotag.plan.plan_fingerprint)
 
 
 @dataclass
@@ -129,14 +139,24 @@ def output_tags(cfg: AutotagConfig) -> list[str]:
     return [cfg.markers.unclassified, cfg.markers.conflict, cfg.duplicates.conflict_tag, cfg.album_dates.tag]
 
 
+class PlanChanged(ImmichMirrorError):
+    """The plan is no longer the one a person reviewed: nothing was queued."""
+
+
 def classify(
-    session: Session, *, dry_run: bool, skip_empty: bool = False, preview: int | None = 0
+    session: Session,
+    *,
+    dry_run: bool,
+    skip_empty: bool = False,
+    preview: int | None = 0,
+    expect: str | None = None,
 ) -> ClassifyResult:
     """Compile the rules into views, close the plan, and (unless dry) make the outbox equal to it.
 
     ``skip_empty``: when the plan and the live outbox are both empty there is nothing to record, so no
     run is started (``watch`` cycles that only saw their own writes come back). ``preview``: how many
-    plan rows to return for display (None: all).
+    plan rows to return for display (None: all). ``expect``: the fingerprint of the plan a person
+    reviewed; if the plan differs now, ``PlanChanged`` is raised before anything is queued.
     """
     engine = session.engine
     apply_scope(session)  # exclude:/only: links -> scope tables, before the views read them
@@ -147,9 +167,15 @@ def classify(
         summary = plan_summary(conn, plan_source=PLAN_TABLE)
         rows = [] if preview == 0 else list(plan_rows(conn, preview, source=PLAN_TABLE))
         problems = feature_problems(conn)
+        held = held_back(conn)
+        fingerprint = plan_fingerprint(conn, PLAN_TABLE) if preview is None or expect is not None else ""
+        if expect is not None and fingerprint != expect:
+            conn.exec_driver_sql(f"DROP TABLE {PLAN_TABLE}")
+            raise PlanChanged("the plan changed since the page showed it (the mirror or a decision changed): "
+                              "nothing was applied; reload the page and review again")
         if dry_run or (skip_empty and not summary.changes and not _live(conn)):
             conn.exec_driver_sql(f"DROP TABLE {PLAN_TABLE}")
-            return ClassifyResult(summary, None, None, rows, rounds, problems)
+            return ClassifyResult(summary, None, None, rows, rounds, problems, held, fingerprint)
         run_id = start_run(conn, "classify")
         enqueued = enqueue_plan(conn, run_id, source=PLAN_TABLE)
         conn.exec_driver_sql(f"DROP TABLE {PLAN_TABLE}")
@@ -159,7 +185,7 @@ def classify(
             "ok",
             {"enqueued": enqueued.added, "cancelled": enqueued.cancelled, "by_status": summary.statuses},
         )
-    return ClassifyResult(summary, enqueued, run_id, rows, rounds, problems)
+    return ClassifyResult(summary, enqueued, run_id, rows, rounds, problems, held, fingerprint)
 
 
 def push_settings(cfg: AutotagConfig) -> PushSettings:

@@ -25,6 +25,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 from types import TracebackType
 from typing import Any, TypeVar
+from urllib.parse import quote
 
 import httpx
 import orjson
@@ -314,6 +315,11 @@ class ImmichClient:
         """``GET /assets/{id}``: the full asset, including its direct ``tags[]`` (search items lack them)."""
         data: dict[str, Any] = self._json(self.request("GET", f"/assets/{asset_id}"), dict, "an asset")
         return data
+
+    def thumbnail(self, asset_id: str, size: str = "thumbnail") -> tuple[bytes, str]:
+        """``GET /assets/{id}/thumbnail?size=``: the image and its content type (needs ``asset.view``)."""
+        response = self.request("GET", f"/assets/{quote(asset_id, safe='')}/thumbnail", params={"size": size})
+        return response.content, response.headers.get("content-type", "application/octet-stream")
 
     def update_assets(self, ids: Sequence[str], /, **fields: Any) -> None:
         """Bulk ``PUT /assets {ids, **fields}`` (204), chunked. Fields use Immich's names:

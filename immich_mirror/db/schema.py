@@ -286,6 +286,19 @@ class CreatedTag(Base):
     run_id: Mapped[int | None] = mapped_column(Integer)
     deleted_at: Mapped[str | None] = mapped_column(String)  # set when undo deleted it
 
+class ReviewDecision(Base):
+    """A person's decision on a planned change in ``autotag review``; a rejected one is held out of plans."""
+
+    __tablename__ = "review_decisions"
+
+    idem_key: Mapped[str] = mapped_column(String, primary_key=True)
+    decision: Mapped[str] = mapped_column(String)  # 'rejected' (held back) or 'approved'
+    kind: Mapped[str] = mapped_column(String)
+    target: Mapped[str] = mapped_column(String)
+    asset_id: Mapped[str | None] = mapped_column(String)
+    label: Mapped[str | None] = mapped_column(Text)  # the change as the page showed it (names, not ids)
+    reason: Mapped[str | None] = mapped_column(Text)
+    decided_at: Mapped[str] = mapped_column(String)
 
 # Views of the mirror that are not rules (those live in autotag): recreated on every open.
 MIRROR_VIEWS: dict[str, str] = {

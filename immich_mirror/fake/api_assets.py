@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import quote
 
 from immich_mirror.fake import serialize as ser
-from immich_mirror.fake.http_errors import Check
+from immich_mirror.fake.http_errors import Check, not_found
+from immich_mirror.fake.images import asset_thumbnail
 from immich_mirror.fake.routing import NO_CONTENT, Ctx, Reply, Route
 from immich_mirror.fake.state import VISIBILITIES, FakeAsset, offset_label
 
@@ -183,6 +186,31 @@ def duplicates(ctx: Ctx) -> Reply:
     return 200, out
 
 
+_THUMB_SIZES = ("thumbnail", "preview", "fullsize")
+
+
+def view_asset(ctx: Ctx) -> Reply:
+    """`GET /assets/{id}/thumbnail`: a generated image of the recorded type and headers (webp)."""
+    asset_id = ctx.path_id()
+    asset = ctx.lib.assets.get(asset_id)
+    if asset is None or not ctx.can_read_asset(asset):
+        raise not_found("asset.view")
+    size = ctx.query.get("size", "thumbnail")
+    if size not in _THUMB_SIZES:
+        check = ctx.check()
+        check.choice({"size": size}, "size", _THUMB_SIZES)
+        check.done()
+    body = asset_thumbnail(asset.id, asset.width, asset.height)
+    stem = (asset.original_file_name or asset.id).rsplit(".", 1)[0]
+    headers = {
+        "Cache-Control": "private, max-age=86400, no-transform, stale-while-revalidate=2592000, "
+        "stale-if-error=2592000",
+        "Content-Disposition": f"inline; filename*=UTF-8''{quote(stem)}_{size}.webp",
+        "ETag": f'W/"{len(body):x}-{hashlib.sha1(asset.id.encode()).hexdigest()[:11]}"',
+    }
+    return 200, ("binary", body, "image/webp", headers)
+
+
 def _dismiss(ctx: Ctx, dup_ids: list[str]) -> None:
     ids = [a.id for a in ctx.lib.assets.values() if a.owner_id == ctx.user.id and a.duplicate_id in dup_ids]
     ctx.lib.set_duplicate(ids, None)
@@ -209,6 +237,7 @@ ROUTES = [
     Route("PUT", "assets", put_assets, "asset.update"),
     Route("DELETE", "assets", delete_assets, "asset.delete"),
     Route("GET", "assets/{id}", get_asset, "asset.read"),
+    Route("GET", "assets/{id}/thumbnail", view_asset, "asset.view"),
     Route("PUT", "assets/{id}", put_asset, "asset.update"),
     Route("POST", "trash/restore/assets", restore_assets, "asset.delete"),
     Route("GET", "duplicates", duplicates, "duplicate.read"),

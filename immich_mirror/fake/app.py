@@ -133,6 +133,9 @@ def _respond(version: str, status: int, payload: Any) -> Response:
     headers = {} if version.startswith("2.") else {"X-Correlation-ID": correlation_id()}
     if payload is NO_CONTENT:
         return Response(status_code=status, headers=headers)
+    if isinstance(payload, tuple) and payload and payload[0] == "binary":
+        _, content, media_type, extra = payload
+        return Response(content, status_code=status, media_type=media_type, headers={**headers, **extra})
     if isinstance(payload, tuple) and payload and payload[0] == "jsonlines":
         return Response(
             payload[1], status_code=status, media_type="application/jsonlines+json", headers=headers

@@ -41,6 +41,7 @@ def test_demo_runs_the_whole_loop(
 
     assert unclassified(fixed) == unclassified(settled) - 1  # the asset put into a date album
     assert "would revert" in out
+    assert out.rstrip().splitlines()[-2].startswith("$ autotag review")  # it ends with what to try next
 
 
 def test_demo_refuses_an_unknown_version(capsys: pytest.CaptureFixture[str]) -> None:

@@ -52,7 +52,11 @@ def test_report_numbers_equal_sql_counts(tmp_path: Path) -> None:
     assert len(trend) == 2 and trend[1]["unclassified"] == trend[0]["unclassified"] - 3
     summary = (tmp_path / "report" / "summary.txt").read_text()
     assert f"unclassified: {stats['totals']['unclassified']}" in summary
-    assert len(paths) == 3
+    assert len(paths) == 4
+    # The progress chart: one point per classify run and series, the same numbers as the trend.
+    chart = (tmp_path / "report" / "progress.svg").read_text()
+    assert chart.startswith("<svg") and chart.count("<circle") == 2 * len(trend) and chart.count("<polyline") == 2
+    assert f"{trend[1]['unclassified']} unclassified" in chart
     info = status_info(session)
     assert info["assets"] == len([a for a in library.assets.values() if a.owner_id == library.owner_id])
     # The last sync as `autotag sync` printed it: every entity, requests and seconds.

@@ -1,0 +1,79 @@
+"""The library calls behind ``autotag review``: the plan as groups, decisions, and applying what is left.
+
+A front end (the web page in ``autotag.web``) calls these; they call the same operations as the CLI
+(``autotag.session``): the plan is ``classify --dry-run``'s, applying is ``classify`` then ``push``,
+recorded as a run that ``undo`` reverts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from autotag import session as ops
+from autotag.decisions import Decision, decide, decisions_for, lift
+from autotag.plan_groups import PlanGroup, PlanItem, group_plan, load_labels
+from autotag.push import PushResult
+from autotag.session import ClassifyResult, PlanChanged, Session
+
+__all__ = ["ApplyResult", "PlanChanged", "ReviewPlan", "apply", "lift_rejections", "load_plan", "record"]
+
+
+@dataclass
+class ReviewPlan:
+    result: ClassifyResult
+    groups: list[PlanGroup]
+    groups_by_id: dict[str, PlanGroup] = field(default_factory=dict)
+    items_by_key: dict[str, PlanItem] = field(default_factory=dict)
+    approved: set[str] = field(default_factory=set)  # keys a person approved (display only)
+
+    @property
+    def total(self) -> int:
+        return sum(len(g.items) for g in self.groups)
+
+
+def load_plan(session: Session) -> ReviewPlan:
+    """The current plan (exactly ``classify --dry-run``'s), grouped for review."""
+    result = ops.classify(session, dry_run=True, preview=None)
+    with session.engine.connect() as conn:
+        labels = load_labels(conn, session.cfg, result.rows)
+        groups = group_plan(result.rows, labels)
+        keys = [r.idem_key for r in result.rows]
+        approved = {k for k, d in decisions_for(conn, keys).items() if d == "approved"}
+    plan = ReviewPlan(result, groups, approved=approved)
+    plan.groups_by_id = {g.id: g for g in groups}
+    plan.items_by_key = {i.key: i for g in groups for i in g.items}
+    return plan
+
+
+def record(session: Session, items: list[PlanItem], decision: str) -> int:
+    """Approve or reject ``items``; ``undecided`` forgets their decisions."""
+    with session.engine.begin() as conn:
+        if decision == "undecided":
+            return lift(conn, [i.key for i in items])
+        return decide(
+            conn,
+            (Decision(i.key, decision, i.kind, i.target, i.asset_id, i.change, i.reason) for i in items),
+        )
+
+
+def lift_rejections(session: Session, keys: list[str]) -> int:
+    with session.engine.begin() as conn:
+        return lift(conn, keys)
+
+
+@dataclass
+class ApplyResult:
+    queued: int
+    push: PushResult
+    run_id: int | None  # the classify run that queued the changes
+
+
+def apply(session: Session, fingerprint: str) -> ApplyResult:
+    """Queue the plan (minus the rejected) and push it, if it is still the plan the person reviewed.
+
+    Raises ``PlanChanged`` (nothing queued) when the mirror or the decisions moved the plan since.
+    """
+    classified = ops.classify(session, dry_run=False, expect=fingerprint)
+    pushed = ops.push(session, command="review")
+    queued = classified.enqueued.added if classified.enqueued else 0
+    return ApplyResult(queued, pushed, classified.run_id)
