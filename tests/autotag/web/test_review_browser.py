@@ -203,7 +203,10 @@ def test_review_in_a_real_browser(
             with session.engine.connect() as conn:
                 run = conn.execute(text("SELECT max(id) FROM runs WHERE command = 'review'")).scalar()
                 logged = conn.execute(
-                    text("SELECT kind, target, asset_id FROM changes WHERE run_id = :r AND kind NOT IN ('album_create', 'tag_create')"),
+                    text(
+                        "SELECT kind, target, asset_id FROM changes "
+                        "WHERE run_id = :r AND kind NOT IN ('album_create', 'tag_create')"
+                    ),
                     {"r": run},
                 ).all()
             assert len(logged) == len(rest)
