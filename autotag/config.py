@@ -166,36 +166,19 @@ class DatePattern(_Strict):
         return _regex(v, ("Y", "m", "d"))
 
 
-DEFAULT_DATE_PATTERNS: tuple[tuple[str, str], ...] = (
-    # IMG_20190412_153000.jpg, VID_20190412_153000.mp4, PANO_..., MVIMG_...
-    ("name", r"^(?:IMG|VID|PANO|MVIMG)_(?P<Y>\d{4})(?P<m>\d{2})(?P<d>\d{2})_(?P<H>\d{2})(?P<M>\d{2})(?P<S>\d{2})"),
-    # PXL_20210101_123456789.jpg (the last three digits are milliseconds)
-    ("name", r"^PXL_(?P<Y>\d{4})(?P<m>\d{2})(?P<d>\d{2})_(?P<H>\d{2})(?P<M>\d{2})(?P<S>\d{2})"),
-    # IMG-20200101-WA0001.jpg, VID-20200101-WA0001.mp4: WhatsApp, the day only
-    ("name", r"^(?:IMG|VID|AUD|PTT)-(?P<Y>\d{4})(?P<m>\d{2})(?P<d>\d{2})-WA\d+"),
-    # Screenshot_2020-01-01-12-00-00.png (Android)
-    ("name", r"^Screenshot_(?P<Y>\d{4})-(?P<m>\d{2})-(?P<d>\d{2})-(?P<H>\d{2})-(?P<M>\d{2})-(?P<S>\d{2})"),
-    # Screenshot 2020-01-01 at 12.00.00.png (macOS)
-    ("name", r"^Screen ?[Ss]hot (?P<Y>\d{4})-(?P<m>\d{2})-(?P<d>\d{2}) at (?P<H>\d{1,2})\.(?P<M>\d{2})\.(?P<S>\d{2})"),
-    # 2020-01-01 12.00.00.jpg (Dropbox camera uploads)
-    ("name", r"^(?P<Y>\d{4})-(?P<m>\d{2})-(?P<d>\d{2}) (?P<H>\d{2})\.(?P<M>\d{2})\.(?P<S>\d{2})"),
-    # 20200101_120000.jpg (Samsung and others)
-    ("name", r"^(?P<Y>\d{4})(?P<m>\d{2})(?P<d>\d{2})_(?P<H>\d{2})(?P<M>\d{2})(?P<S>\d{2})"),
-    # signal-2020-01-01-120000.jpg
-    ("name", r"^signal-(?P<Y>\d{4})-(?P<m>\d{2})-(?P<d>\d{2})-(?P<H>\d{2})(?P<M>\d{2})(?P<S>\d{2})"),
-    # .../2019-06-01 Beach/DSC01234.JPG: a folder named after its day
-    ("path", r"/(?P<Y>\d{4})-(?P<m>\d{2})-(?P<d>\d{2})(?:[ _][^/]*)?/[^/]+$"),
-)
-
-
 def default_date_patterns() -> list[DatePattern]:
-    return [DatePattern(source=source, regex=regex) for source, regex in DEFAULT_DATE_PATTERNS]
+    """None: the built-in parser (autotag.dateparse) reads the common names; a user's patterns go first."""
+    return []
 
 
 class DatesConfig(FeatureConfig):
     """Date repair from file names, folders and duplicates (docs/rules.md, "Date repair")."""
 
     patterns: list[DatePattern] = Field(default_factory=default_date_patterns)
+    # family -> false to leave that family's dates out (docs/rules.md lists the families)
+    families: dict[str, bool] = Field(default_factory=dict)
+    override_metadata: bool = False
+    event_window_days: int = Field(default=14, ge=0)
     from_duplicates: bool = True
     min_date: str = "1990-01-01"
     ignore_dates: list[str] = Field(default_factory=lambda: ["1970-01-01", "2000-01-01"])
@@ -214,6 +197,18 @@ class DatesConfig(FeatureConfig):
     @classmethod
     def _days(cls, v: list[str]) -> list[str]:
         return [cls._day(d) for d in v]
+
+    @field_validator("families")
+    @classmethod
+    def _families(cls, v: dict[str, bool]) -> dict[str, bool]:
+        from autotag.dateparse import FAMILIES
+
+        known = (*FAMILIES, "duplicate")
+        unknown = sorted(set(v) - set(known))
+        if unknown:
+            raise ValueError(f"unknown famil{'y' if len(unknown) == 1 else 'ies'} {', '.join(unknown)}; "
+                             f"known: {', '.join(known)}")
+        return v
 
     @field_validator("date_only_time")
     @classmethod

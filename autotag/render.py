@@ -93,6 +93,7 @@ def plan(console: Console, result: Any, rows: Sequence[Any], *, base: str, as_js
             "enqueued": result.enqueued.__dict__ if result.enqueued else None,
             "problems": [f"{f}: {p}" for f, p in result.problems],
             "held_back": result.held_back,
+            "date_changes": getattr(result, "date_changes", []),
             "mutations": [
                 {**r.__dict__, "link": web_link(base, r.asset_id) if base and r.asset_id else None}
                 for r in rows
@@ -108,6 +109,7 @@ def plan(console: Console, result: Any, rows: Sequence[Any], *, base: str, as_js
         f"plan:   {total} mutation(s)"
         + (" (" + ", ".join(f"{k} {v}" for k, v in sorted(summary.kinds.items())) + ")" if total else "")
     )
+    date_changes(console, getattr(result, "date_changes", []))
     for r in rows[:limit]:
         link = web_link(base, r.asset_id) if base and r.asset_id else (r.asset_id or "")
         detail = f"  ({r.reason})" if r.reason else ""
@@ -125,6 +127,21 @@ def plan(console: Console, result: Any, rows: Sequence[Any], *, base: str, as_js
             f"outbox: {e.added} queued, {e.already_queued} already queued, {e.cancelled} cancelled; "
             "run `autotag push` to apply"
         )
+
+
+def date_changes(console: Console, groups: Sequence[dict[str, Any]], examples: int = 3) -> None:
+    """Date changes by the rule (and family) that produced them, with a few old -> new values each;
+    ``dates.families`` switches a family off."""
+    if not groups:
+        return
+    console.print(f"dates:  {sum(int(g['count']) for g in groups)} change(s) by rule (dates.families: off by family)")
+    for g in groups:
+        label = g["rule"] if g["rule"] == g["family"] else f"{g['rule']} ({g['family']})"
+        console.print(f"  {label:<28} {g['count']:>6}", markup=False)
+        for c in g["changes"][:examples]:
+            console.print(f"      {c['name']}: {c['old']} -> {c['new']}", markup=False)
+        if len(g["changes"]) > examples:
+            console.print(f"      ... and {len(g['changes']) - examples} more", markup=False)
 
 
 def push_result(console: Console, r: Any) -> None:

@@ -19,6 +19,7 @@ from autotag import derived
 from autotag.closure import PLAN_TABLE, materialize_plan
 from autotag.config import AutotagConfig
 from autotag.features import feature_problems
+from autotag.features.dates import date_change_groups
 from autotag.links import apply_scope
 from autotag.outbox import EnqueueResult, counts_by_state, enqueue_plan, finish_run, start_run
 from autotag.plan import (
@@ -98,6 +99,8 @@ class ClassifyResult:
     problems: list[tuple[str, str]] = field(default_factory=list)
     held_back: int = 0  # proposed changes a person rejected in `autotag review`, left out of the plan
     fingerprint: str = ""  # digest of the plan's changes (autotag.plan.plan_fingerprint)
+    # The date changes grouped by the rule and family that produced them (autotag.features.dates)
+    date_changes: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass
@@ -167,6 +170,7 @@ def classify(
         summary = plan_summary(conn, plan_source=PLAN_TABLE)
         rows = [] if preview == 0 else list(plan_rows(conn, preview, source=PLAN_TABLE))
         problems = feature_problems(conn)
+        date_changes = date_change_groups(conn, PLAN_TABLE) if summary.kinds.get("set_date") else []
         held = held_back(conn)
         fingerprint = plan_fingerprint(conn, PLAN_TABLE) if preview is None or expect is not None else ""
         if expect is not None and fingerprint != expect:
@@ -175,7 +179,7 @@ def classify(
                               "nothing was applied; reload the page and review again")
         if dry_run or (skip_empty and not summary.changes and not _live(conn)):
             conn.exec_driver_sql(f"DROP TABLE {PLAN_TABLE}")
-            return ClassifyResult(summary, None, None, rows, rounds, problems, held, fingerprint)
+            return ClassifyResult(summary, None, None, rows, rounds, problems, held, fingerprint, date_changes)
         run_id = start_run(conn, "classify")
         enqueued = enqueue_plan(conn, run_id, source=PLAN_TABLE)
         conn.exec_driver_sql(f"DROP TABLE {PLAN_TABLE}")
@@ -185,7 +189,7 @@ def classify(
             "ok",
             {"enqueued": enqueued.added, "cancelled": enqueued.cancelled, "by_status": summary.statuses},
         )
-    return ClassifyResult(summary, enqueued, run_id, rows, rounds, problems, held, fingerprint)
+    return ClassifyResult(summary, enqueued, run_id, rows, rounds, problems, held, fingerprint, date_changes)
 
 
 def push_settings(cfg: AutotagConfig) -> PushSettings:

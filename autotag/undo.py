@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import Connection, text
 
+from autotag.features.date_policy import is_iana
 from autotag.outbox import enqueue_rows
 from immich_mirror.errors import ImmichMirrorError
 
@@ -30,6 +31,15 @@ class UndoItem:
     asset_id: str | None
     payload: Any
     before: Any
+
+
+def restore_date_payload(before: dict[str, Any]) -> dict[str, Any]:
+    """What to send to put a date back: ``before`` holds the exact old ``dateTimeOriginal`` (with the
+    offset of its zone) and ``timeZone``. Immich takes only an IANA name as ``timeZone``; its fixed-offset
+    labels (``UTC+2``) follow from the offset, and a null zone cannot be written back through the API:
+    the same instant at ``+00:00`` (shown as ``UTC+0``, the same wall clock) is the closest (docs/rules.md)."""
+    zone = before.get("timeZone")
+    return {"dateTimeOriginal": before["dateTimeOriginal"], **({"timeZone": zone} if is_iana(zone) else {})}
 
 
 def runs_with_changes(conn: Connection) -> list[tuple[int, int | None]]:
@@ -159,7 +169,7 @@ def undo_items(conn: Connection, run_id: int) -> list[UndoItem]:
             old = json.loads(before) if before else None
             if isinstance(old, dict) and old.get("dateTimeOriginal"):
                 new = json.loads(after) if after else None
-                items.append(UndoItem("set_date", target, asset_id, old, new))
+                items.append(UndoItem("set_date", target, asset_id, restore_date_payload(old), new))
     return items
 
 

@@ -47,11 +47,20 @@ def _one(parts: list[str], i: int) -> FoundDate | None:
     return None
 
 
-def parse_folders(path: str) -> FoundDate | None:
-    """The date of the nearest dated ancestor folder of ``path`` (a file's path; its last part is the file)."""
+def dated_folder(path: str) -> tuple[FoundDate, str] | None:
+    """The nearest dated ancestor folder of ``path`` (a file's path) and its name as a person reads it
+    (``2016-08-14 Lakes``, or ``2016/08/14`` for a tree)."""
     parts = [p for p in re.split(r"[/\\]", path) if p][:-1]
     for i in range(len(parts) - 1, -1, -1):
         found = _one(parts, i)
         if found is not None:
-            return found
+            tree = not _FOLDER_DAY.search(parts[i]) and not _FOLDER_MONTH.match(parts[i])
+            depth = 3 if tree and found.precision == "day" else 2 if tree else 1
+            return found, "/".join(parts[max(0, i + 1 - depth) : i + 1])
     return None
+
+
+def parse_folders(path: str) -> FoundDate | None:
+    """The date of the nearest dated ancestor folder of ``path`` (a file's path; its last part is the file)."""
+    found = dated_folder(path)
+    return found[0] if found else None

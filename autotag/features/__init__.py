@@ -19,6 +19,7 @@ from autotag.features import album_dates, dates, duplicates, folders, tag_albums
 from autotag.features.common import (
     ALBUM_ADD_PLAN,
     FEATURE_TABLES,
+    LEGACY_TABLES,
     SETTINGS_TABLE,
     album_name_views,
     refresh_pushed_dates,
@@ -56,6 +57,9 @@ ALL_VIEWS = (
     "feature_changes",
     "feature_plan",
     # views of earlier versions, dropped so that no stale view is left in an older mirror
+    "date_current",
+    "date_candidates",
+    "date_winners",
     "feature_classifies",
     "feature_suppressed",
     "feature_marker_fixes",
@@ -82,6 +86,8 @@ def check_features(cfg: AutotagConfig) -> None:
 def _prepare(conn: Connection, cfg: AutotagConfig) -> None:
     for name in reversed(ALL_VIEWS):
         conn.exec_driver_sql(f'DROP VIEW IF EXISTS "{name}"')
+    for name in LEGACY_TABLES:
+        conn.exec_driver_sql(f"DROP TABLE IF EXISTS {name}")
     for name, columns in FEATURE_TABLES.items():
         conn.exec_driver_sql(f"CREATE TABLE IF NOT EXISTS {name} ({columns})")
     conn.exec_driver_sql(f"DELETE FROM {SETTINGS_TABLE}")

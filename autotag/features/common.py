@@ -14,13 +14,15 @@ SETTINGS_TABLE = "feature_settings"
 
 FEATURE_TABLES: dict[str, str] = {
     SETTINGS_TABLE: "feature TEXT NOT NULL, key TEXT NOT NULL, value TEXT, PRIMARY KEY (feature, key)",
-    # dates
-    "date_patterns": "position INTEGER PRIMARY KEY, source TEXT NOT NULL, regex TEXT NOT NULL",
-    "date_ignored_days": "day TEXT PRIMARY KEY",
-    # Candidates read from names and paths, kept between runs: only new or renamed assets are parsed.
-    "date_scan": "asset_id TEXT PRIMARY KEY, sig TEXT NOT NULL",
-    "date_name_candidates": "asset_id TEXT NOT NULL, position INTEGER NOT NULL, source TEXT NOT NULL, "
-    "value TEXT NOT NULL, PRIMARY KEY (asset_id, position)",
+    # dates: what names and folders say, read once per asset (only new or renamed assets are parsed
+    # again), and the decisions of the policy, written at each classify (autotag/features/dates.py)
+    "date_found": "asset_id TEXT NOT NULL, slot TEXT NOT NULL, family TEXT NOT NULL, value TEXT NOT NULL, "
+    "precision TEXT NOT NULL, instant INTEGER NOT NULL, PRIMARY KEY (asset_id, slot)",
+    "date_found_scan": "asset_id TEXT PRIMARY KEY, sig TEXT NOT NULL",
+    "date_decisions": "asset_id TEXT PRIMARY KEY, rule TEXT NOT NULL, family TEXT NOT NULL, detail TEXT NOT NULL, "
+    "old_local TEXT NOT NULL, old_iso TEXT NOT NULL, old_time_zone TEXT, new_local TEXT NOT NULL, "
+    "new_iso TEXT NOT NULL, time_zone TEXT, old_credible INTEGER NOT NULL, payload TEXT NOT NULL, "
+    "before TEXT NOT NULL, reason TEXT NOT NULL",
     # dates and album dates: the dates the tool set, while Immich's timeline date has not followed
     "date_pushed": "asset_id TEXT PRIMARY KEY, iso TEXT NOT NULL",
     # folder albums and tag-album rules
@@ -35,6 +37,10 @@ FEATURE_TABLES: dict[str, str] = {
 # its jobs (seconds, or an hour behind a big push), and a sync in between reads the old one; so where
 # the mirror's EXIF date is the instant the tool last sent for that asset (``date_pushed``), the sent
 # wall clock holds.
+# Tables of earlier versions, dropped at install.
+LEGACY_TABLES = ("date_patterns", "date_ignored_days", "date_scan", "date_name_candidates")
+
+
 def local_of(asset: str, pushed: str) -> str:
     """The wall clock of ``asset`` (an ``assets`` alias), given ``pushed``, its ``date_pushed`` row
     (LEFT JOINed by the caller: joining a view that holds the LEFT JOIN made SQLite rescan it per row)."""

@@ -1,178 +1,298 @@
 """Date repair: a better date for an asset, read from its file name, its folder or its duplicates.
 
-Candidates (all wall-clock times, like Immich's ``localDateTime``):
+Three steps at each install (classify, run, dry run), all in Python over the mirror's tables; the views
+only read their result, so they work in any SQLite client:
 
-- ``name`` / ``path``: the ``dates.patterns`` regexes (named groups Y m d, optionally H M S) run over
-  the file name or the whole original path. Parsed once per asset and kept in ``date_name_candidates``
-  (``date_scan`` remembers the name and path each asset had): a rerun parses only new or renamed assets.
-- ``duplicate``: the current date of every other member of the asset's duplicate group, and
-  ``duplicate_name``: their name and path candidates (so a group settles in one run, not one
-  member per run).
-
-Policy (docs/rules.md, "Date repair"): a candidate is *credible* when it is on or after
-``dates.min_date``, not in the future and not one of ``dates.ignore_dates`` (camera-reset defaults).
-The winner is the earliest credible candidate (by day; on one day a candidate with a time beats a
-day-only one). It replaces the current date when the current date is not credible, or when it is
-earlier: a candidate with a time by more than ``dates.min_difference_hours`` (so time-zone confusion
-never moves a date), a day-only candidate when the current date is on a later day. A credible date is
-never moved later. Nothing is planned once the mirror's ``date_time_original`` is the planned instant
-(Immich updates the timeline date asynchronously).
-
-Time zone: a date from a duplicate keeps that member's zone; otherwise the asset's own zone, else
-``dates.default_time_zone``, else UTC. ``dateTimeOriginal`` always carries the offset; ``timeZone`` is
-sent only for an IANA name (Immich's ``UTC+2`` labels are implied by the offset).
+1. ``date_found``: what each asset's file name and nearest dated folder say (``dates.patterns`` first,
+   then ``autotag.dateparse``). Parsed once per asset; ``date_found_scan`` remembers the name, path and
+   parser version each asset had, so a rerun parses only new, renamed or moved assets.
+2. Each asset's *state*: its date, zone and whether Immich read that date from the file's metadata
+   (docs/rules.md, "Where a date came from"). An asset the tool already re-dated is judged by the state
+   before its first write (the ``before`` of its first ``set_date`` in the outbox): dates the tool wrote
+   never count as evidence, so the plan is the same whatever part of an earlier push landed.
+3. ``date_decisions``: ``autotag.features.date_policy.decide`` per asset, minus those whose date is
+   already the decided instant. ``dates_plan`` turns them into ``set_date`` mutations.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
 from sqlalchemy import Connection, text
 
 from autotag.config import AutotagConfig
-from autotag.features.common import ASSET_LOCAL_DATES, local_of, setting, write_settings
-from autotag.zones import zoned_iso_sql
+from autotag.dateparse import PARSER_VERSION, FoundDate, parse_folders, parse_name
+from autotag.dateparse.folders import dated_folder
+from autotag.features.common import ASSET_LOCAL_DATES
+from autotag.features.date_policy import Candidate, DateState, Policy, decide, state_iso
+from autotag.rules import SCOPE_ASSETS
+from immich_mirror.db.engine import sql_regexp_date
 
 FEATURE = "dates"
+_BATCH = 5000
 
-_SIG = "coalesce(a.original_file_name, '') || '|' || coalesce(a.original_path, '')"
 
-_SCAN = (
-    # forget assets that are gone or were renamed or moved
-    f"DELETE FROM date_scan WHERE NOT EXISTS (SELECT 1 FROM assets AS a WHERE a.id = date_scan.asset_id "
-    f"AND {_SIG} = date_scan.sig)",
-    "DELETE FROM date_name_candidates WHERE asset_id NOT IN (SELECT asset_id FROM date_scan)",
-    "INSERT INTO date_name_candidates (asset_id, position, source, value) "
-    "SELECT x.id, x.position, x.source, x.value FROM ("
-    "  SELECT a.id AS id, p.position AS position, p.source AS source, "
-    "         regexp_date(p.regex, CASE p.source WHEN 'name' THEN a.original_file_name "
-    "                                            ELSE a.original_path END) AS value "
-    "  FROM assets AS a CROSS JOIN date_patterns AS p "
-    "  WHERE a.id NOT IN (SELECT asset_id FROM date_scan)) AS x "
-    "WHERE x.value IS NOT NULL",
-    f"INSERT INTO date_scan (asset_id, sig) SELECT a.id, {_SIG} FROM assets AS a "
-    "WHERE a.id NOT IN (SELECT asset_id FROM date_scan)",
-)
+# ---------------------------------------------------------------------------------- 1. what names say
+def _pattern_date(cfg: AutotagConfig, name: str | None, path: str | None) -> FoundDate | None:
+    for pattern in cfg.dates.patterns:
+        value = sql_regexp_date(pattern.regex, name if pattern.source == "name" else path)
+        if value and len(value) >= 10:
+            return FoundDate(value, "time" if "T" in value else "day", False, "pattern")
+    return None
+
+
+def found_dates(cfg: AutotagConfig, name: str | None, path: str | None, folders: dict[str, FoundDate | None]
+                ) -> Iterator[tuple[str, FoundDate]]:
+    """(slot, date) pairs of one asset: ``name`` (a pattern's or the parser's) and ``folder``."""
+    found = _pattern_date(cfg, name, path) or (parse_name(name) if name else None)
+    if found is not None:
+        yield "name", found
+    if path:
+        folder = path.replace("\\", "/").rsplit("/", 1)[0]
+        if folder not in folders:  # a library's files share few folders: each is parsed once
+            folders[folder] = parse_folders(path)
+        if folders[folder] is not None:
+            yield "folder", folders[folder]  # type: ignore[misc]
+
+
+def _scan(conn: Connection, cfg: AutotagConfig) -> None:
+    patterns = json.dumps([[p.source, p.regex] for p in cfg.dates.patterns])
+    version = PARSER_VERSION + ":" + hashlib.sha1(patterns.encode()).hexdigest()[:12]
+    sig = "coalesce(a.original_file_name, '') || '|' || coalesce(a.original_path, '') || '|' || :v"
+    conn.execute(
+        text(f"DELETE FROM date_found_scan WHERE NOT EXISTS (SELECT 1 FROM assets AS a "
+             f"WHERE a.id = date_found_scan.asset_id AND {sig} = date_found_scan.sig)"),
+        {"v": version},
+    )
+    conn.exec_driver_sql("DELETE FROM date_found WHERE asset_id NOT IN (SELECT asset_id FROM date_found_scan)")
+    rows = conn.execute(
+        text(f"SELECT a.id, a.original_file_name, a.original_path, {sig} FROM assets AS a "
+             "WHERE a.id NOT IN (SELECT asset_id FROM date_found_scan)"),
+        {"v": version},
+    ).all()
+    folders: dict[str, FoundDate | None] = {}
+    found: list[dict[str, Any]] = []
+    for asset_id, name, path, _sig in rows:
+        for slot, f in found_dates(cfg, name, path, folders):
+            found.append({"a": asset_id, "s": slot, "f": f.family, "v": f.value, "p": f.precision,
+                          "i": int(f.instant)})
+    for i in range(0, len(found), _BATCH):
+        conn.execute(
+            text("INSERT OR REPLACE INTO date_found (asset_id, slot, family, value, precision, instant) "
+                 "VALUES (:a, :s, :f, :v, :p, :i)"),
+            found[i : i + _BATCH],
+        )
+    scanned = [{"a": r[0], "g": r[3]} for r in rows]
+    for i in range(0, len(scanned), _BATCH):
+        conn.execute(text("INSERT OR REPLACE INTO date_found_scan (asset_id, sig) VALUES (:a, :g)"),
+                     scanned[i : i + _BATCH])
+
+
+# ------------------------------------------------------------------------------------ 2. each state
+def _instant(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        when = datetime.fromisoformat(str(value).replace("Z", "+00:00").replace(" ", "T"))
+    except ValueError:
+        return None
+    return (when if when.tzinfo else when.replace(tzinfo=UTC)).astimezone(UTC).replace(microsecond=0)
+
+
+@dataclass(frozen=True)
+class _Origin:
+    before: dict[str, Any]  # the before of the asset's first set_date: its date before the tool
+    written: frozenset[datetime]  # every instant the tool sent for it
+
+
+def _origins(conn: Connection) -> dict[str, _Origin]:
+    firsts: dict[str, dict[str, Any]] = {}
+    written: dict[str, set[datetime]] = defaultdict(set)
+    rows = conn.exec_driver_sql(
+        "SELECT asset_id, payload, before FROM outbox WHERE kind = 'set_date' AND asset_id IS NOT NULL ORDER BY id"
+    )
+    for asset_id, payload, before in rows:
+        sent = _instant((json.loads(payload) or {}).get("dateTimeOriginal")) if payload else None
+        if sent is not None:
+            written[asset_id].add(sent)
+        if asset_id not in firsts and before:
+            old = json.loads(before)
+            if isinstance(old, dict) and old.get("dateTimeOriginal"):
+                firsts[asset_id] = old
+    return {a: _Origin(b, frozenset(written[a])) for a, b in firsts.items()}
+
+
+@dataclass(frozen=True)
+class _Asset:
+    id: str
+    name: str
+    state: DateState
+    current: datetime | None  # the mirror's EXIF date now
+    before: dict[str, Any]  # exactly what undo must restore
+    latest: str  # the last credible day: the upload's day + 1 (a photo is not taken after its upload)
+    duplicate_id: str | None
+
+
+def _from_metadata(instant: datetime | None, file_modified: datetime | None, camera: bool) -> bool:
+    """Immich falls back to the file's timestamps when no date tag exists (metadata.service.ts
+    ``getDates``): the EXIF date is then the file's modification time, to the second, and no camera
+    wrote a make or model. Anything else came from the file's metadata (or a person's edit)."""
+    if instant is None:
+        return False
+    return camera or file_modified is None or instant != file_modified
+
+
+def _asset(row: Any, origin: _Origin | None, today: str) -> _Asset:
+    current = _instant(row.date_time_original)
+    camera = bool(row.make or row.model)
+    file_modified = _instant(row.file_modified_at)
+    uploaded = _instant(row.created_at)
+    latest = min(today, (uploaded + timedelta(days=1)).date().isoformat()) if uploaded else today
+    if origin is not None and (current is None or current in origin.written
+                               or current == _instant(origin.before["dateTimeOriginal"])):
+        iso = str(origin.before["dateTimeOriginal"])
+        instant = _instant(iso)
+        zone = origin.before.get("timeZone")
+        state = DateState(instant, zone, iso[:19], _from_metadata(instant, file_modified, camera))
+        before = origin.before
+    else:
+        local = (row.local_date_time or row.date_time_original or "")[:19].replace(" ", "T")
+        state = DateState(current, row.time_zone, local, _from_metadata(current, file_modified, camera))
+        before = {"dateTimeOriginal": state_iso(state), "timeZone": row.time_zone}
+    return _Asset(row.id, row.original_file_name or row.id, state, current, before, latest, row.duplicate_id)
+
+
+# ------------------------------------------------------------------------------- 3. the decisions
+def policy_of(cfg: AutotagConfig) -> Policy:
+    d = cfg.dates
+    return Policy(
+        min_date=d.min_date, ignore_dates=frozenset(d.ignore_dates), min_difference_hours=d.min_difference_hours,
+        date_only_time=d.date_only_time, default_time_zone=d.default_time_zone,
+        override_metadata=d.override_metadata, event_window_days=d.event_window_days,
+        today=(date.today() + timedelta(days=1)).isoformat(),
+    )
+
+
+def _candidate(slot: str, f: tuple[str, str, str, int], detail: str) -> Candidate:
+    family, value, precision, instant = f
+    rule = "folder" if slot == "folder" else "name"
+    return Candidate(rule, family, value, precision, bool(instant), detail)
+
+
+def candidates_of(a: _Asset, found: dict[str, dict[str, tuple[str, str, str, int]]],
+                  members: Iterable[_Asset], cfg: AutotagConfig, folder_names: dict[str, str]) -> list[Candidate]:
+    """The asset's candidates in priority order, without the families the user switched off."""
+    own = found.get(a.id, {})
+    name = _candidate("name", own["name"], f"the file name ({own['name'][0]})") if "name" in own else None
+    dup_meta: list[Candidate] = []
+    dup_names: list[Candidate] = []
+    if cfg.dates.from_duplicates:
+        for m in sorted(members, key=lambda m: m.id):
+            if m.id == a.id:
+                continue
+            if m.state.from_metadata and m.state.instant is not None:
+                value = m.state.instant.strftime("%Y-%m-%dT%H:%M:%S")
+                dup_meta.append(Candidate("duplicate", "duplicate", value, "time", True,
+                                          f"the duplicate {m.name} (its own metadata)", m.state.zone))
+            if "name" in found.get(m.id, {}):
+                f = found[m.id]["name"]
+                dup_names.append(Candidate("duplicate", "duplicate", f[1], f[2], bool(f[3]),
+                                           f"the file name of the duplicate {m.name}"))
+    ordered = [
+        *([name] if name and name.precision == "time" else []),
+        *sorted(dup_meta, key=lambda c: c.value),
+        *([name] if name and name.precision != "time" else []),
+        *sorted(dup_names, key=lambda c: (c.value, c.detail)),
+    ]
+    if "folder" in own:
+        folder = folder_names.get(a.id, "")
+        ordered.append(_candidate("folder", own["folder"], f"the folder '{folder}' (where its event starts)"))
+    return [c for c in ordered if cfg.dates.families.get(c.family, True)]
+
+
+def _folder_name(path: str | None) -> str:
+    found = dated_folder(path or "")
+    return found[1] if found else ""
+
+
+def _reason(a: _Asset, c: Candidate, new_local: str, new_iso: str, old_credible: bool) -> str:
+    why = ("the current date is not credible" if not old_credible
+           else "its date came from its file's metadata (dates.override_metadata)" if a.state.from_metadata
+           else "its date came from the file's timestamps")
+    return (f"date {a.state.local.replace('T', ' ')} -> {new_local.replace('T', ' ')} ({new_iso[19:]}) "
+            f"from {c.detail}; {why}")
+
+
+def _decisions(conn: Connection, cfg: AutotagConfig) -> list[dict[str, Any]]:
+    scope = f"SELECT asset_id FROM ({SCOPE_ASSETS})"
+    rows = conn.execute(text(
+        "SELECT a.id, a.original_file_name, a.original_path, a.date_time_original, a.time_zone, "
+        "a.local_date_time, a.file_modified_at, a.created_at, a.duplicate_id, "
+        "json_extract(a.raw, '$.exifInfo.make') AS make, json_extract(a.raw, '$.exifInfo.model') AS model "
+        f"FROM assets AS a WHERE a.id IN ({scope}) "
+        "AND coalesce(a.local_date_time, a.date_time_original) IS NOT NULL AND (a.duplicate_id IS NOT NULL "
+        "OR EXISTS (SELECT 1 FROM date_found AS f WHERE f.asset_id = a.id))"
+    )).all()
+    found: dict[str, dict[str, tuple[str, str, str, int]]] = defaultdict(dict)
+    for asset_id, slot, family, value, precision, instant in conn.exec_driver_sql(
+        f"SELECT asset_id, slot, family, value, precision, instant FROM date_found WHERE asset_id IN ({scope})"
+    ):
+        found[asset_id][slot] = (family, value, precision, instant)
+    origins = _origins(conn)
+    today = (date.today() + timedelta(days=1)).isoformat()
+    assets = [_asset(r, origins.get(r.id), today) for r in rows]
+    groups: dict[str, list[_Asset]] = defaultdict(list)
+    for a in assets:
+        if a.duplicate_id:
+            groups[a.duplicate_id].append(a)
+    folder_names = {r.id: _folder_name(r.original_path) for r in rows if "folder" in found.get(r.id, {})}
+    policy = policy_of(cfg)
+    out: list[dict[str, Any]] = []
+    for a in assets:
+        if a.id not in found and len(groups.get(a.duplicate_id or "", ())) < 2:
+            continue
+        cands = candidates_of(a, found, groups.get(a.duplicate_id or "", ()), cfg, folder_names)
+        d = decide(a.state, cands, policy, a.latest)
+        if d is None or _instant(d.new_iso) == a.current:
+            continue  # kept, or already the decided date (pushed, and confirmed by a sync)
+        payload = {"dateTimeOriginal": d.new_iso, **({"timeZone": d.time_zone} if d.time_zone else {})}
+        out.append({
+            "asset_id": a.id, "rule": d.candidate.rule, "family": d.candidate.family, "detail": d.candidate.detail,
+            "old_local": a.state.local, "old_iso": str(a.before["dateTimeOriginal"]),
+            "old_time_zone": a.before.get("timeZone"), "new_local": d.new_local, "new_iso": d.new_iso,
+            "time_zone": d.time_zone, "old_credible": int(d.old_credible),
+            "payload": json.dumps(payload, sort_keys=True), "before": json.dumps(a.before, sort_keys=True),
+            "reason": _reason(a, d.candidate, d.new_local, d.new_iso, d.old_credible),
+        })
+    return out
 
 
 def write(conn: Connection, cfg: AutotagConfig) -> None:
-    d = cfg.dates
-    write_settings(
-        conn,
-        FEATURE,
-        {
-            "min_date": d.min_date,
-            "min_difference_hours": d.min_difference_hours,
-            "date_only_time": d.date_only_time,
-            "default_time_zone": d.default_time_zone,
-            "from_duplicates": int(d.from_duplicates),
-        },
-    )
-    conn.exec_driver_sql("DELETE FROM date_ignored_days")
-    if d.ignore_dates:
+    _scan(conn, cfg)
+    conn.exec_driver_sql("DELETE FROM date_decisions")
+    decisions = _decisions(conn, cfg)
+    columns = ("asset_id", "rule", "family", "detail", "old_local", "old_iso", "old_time_zone", "new_local",
+               "new_iso", "time_zone", "old_credible", "payload", "before", "reason")
+    for i in range(0, len(decisions), _BATCH):
         conn.execute(
-            text("INSERT OR IGNORE INTO date_ignored_days (day) VALUES (:d)"), [{"d": x} for x in d.ignore_dates]
+            text(f"INSERT INTO date_decisions ({', '.join(columns)}) VALUES ({', '.join(':' + c for c in columns)})"),
+            decisions[i : i + _BATCH],
         )
-    wanted = [(i, p.source, p.regex) for i, p in enumerate(d.patterns)]
-    current = [tuple(r) for r in conn.exec_driver_sql("SELECT position, source, regex FROM date_patterns ORDER BY 1")]
-    if current != wanted:  # other patterns: every asset is parsed again
-        conn.exec_driver_sql("DELETE FROM date_patterns")
-        conn.exec_driver_sql("DELETE FROM date_scan")
-        conn.exec_driver_sql("DELETE FROM date_name_candidates")
-        if wanted:
-            conn.execute(
-                text("INSERT INTO date_patterns (position, source, regex) VALUES (:p, :s, :r)"),
-                [{"p": p, "s": s, "r": r} for p, s, r in wanted],
-            )
-    for statement in _SCAN:
-        conn.exec_driver_sql(statement)
 
 
-def _credible(expr: str) -> str:
-    day = f"substr({expr}, 1, 10)"
-    return (
-        f"({day} >= {setting(FEATURE, 'min_date')} AND {day} <= date('now', '+1 day') "
-        f"AND {day} NOT IN (SELECT day FROM date_ignored_days))"
-    )
-
-
-DATE_CURRENT = f"""
-SELECT a.id AS asset_id, {local_of("a", "p")} AS local, a.date_time_original AS date_time_original,
-       a.time_zone AS time_zone
-FROM assets AS a LEFT JOIN date_pushed AS p ON p.asset_id = a.id
-WHERE a.id IN (SELECT asset_id FROM scope_assets)
-  AND coalesce(a.local_date_time, a.date_time_original) IS NOT NULL
+DATE_FIXES = """
+SELECT d.* FROM date_decisions AS d WHERE d.asset_id IN (SELECT asset_id FROM scope_assets)
 """
 
-# Partial dates (YYYY-MM) are no candidates.
-DATE_CANDIDATES = f"""
-SELECT c.asset_id AS asset_id, c.source AS source, c.value AS value, length(c.value) > 10 AS has_time,
-       NULL AS zone, CASE c.source WHEN 'name' THEN 'file name' ELSE 'folder' END AS detail
-FROM date_name_candidates AS c
-WHERE length(c.value) >= 10
-UNION ALL
-SELECT m.id, 'duplicate', {local_of("o", "op")}, 1, o.time_zone,
-       'duplicate ' || coalesce(o.original_file_name, o.id)
-FROM assets AS m JOIN assets AS o ON o.duplicate_id = m.duplicate_id AND o.id <> m.id
-LEFT JOIN date_pushed AS op ON op.asset_id = o.id
-WHERE m.duplicate_id IS NOT NULL AND o.is_trashed = 0 AND {setting(FEATURE, "from_duplicates")} = '1'
-  AND coalesce(o.local_date_time, o.date_time_original) IS NOT NULL
-UNION ALL
-SELECT m.id, 'duplicate_name', c.value, length(c.value) > 10, NULL,
-       CASE c.source WHEN 'name' THEN 'file name' ELSE 'folder' END || ' of the duplicate '
-           || coalesce(o.original_file_name, o.id)
-FROM assets AS m JOIN assets AS o ON o.duplicate_id = m.duplicate_id AND o.id <> m.id
-JOIN date_name_candidates AS c ON c.asset_id = o.id
-WHERE m.duplicate_id IS NOT NULL AND o.is_trashed = 0 AND {setting(FEATURE, "from_duplicates")} = '1'
-  AND length(c.value) >= 10
-"""
-
-DATE_WINNERS = f"""
-SELECT asset_id, source, value, has_time, zone, detail FROM (
-    SELECT c.*, row_number() OVER (
-        PARTITION BY c.asset_id ORDER BY substr(c.value, 1, 10), c.has_time DESC, c.value, c.source
-    ) AS rn
-    FROM date_candidates AS c
-    WHERE c.asset_id IN (SELECT asset_id FROM scope_assets) AND {_credible("c.value")}
-) WHERE rn = 1
-"""
-
-DATE_FIXES = f"""
-SELECT f.*, {zoned_iso_sql("f.new_local", "f.zone")} AS new_iso FROM (
-    SELECT w.asset_id AS asset_id, c.local AS old_local, c.date_time_original AS old_date_time_original,
-           c.time_zone AS old_time_zone, w.source AS source, w.detail AS detail,
-           {_credible("c.local")} AS old_credible,
-           CASE WHEN w.has_time THEN w.value ELSE w.value || 'T' || {setting(FEATURE, "date_only_time")} END
-               AS new_local,
-           CASE WHEN w.source = 'duplicate' THEN w.zone
-                ELSE coalesce(c.time_zone, {setting(FEATURE, "default_time_zone")}) END AS zone
-    FROM date_winners AS w JOIN date_current AS c ON c.asset_id = w.asset_id
-    WHERE NOT {_credible("c.local")}
-       OR (w.has_time AND (julianday(c.local) - julianday(w.value)) * 24
-                          > CAST({setting(FEATURE, "min_difference_hours")} AS REAL))
-       OR (NOT w.has_time AND substr(c.local, 1, 10) > w.value)
-) AS f
-WHERE f.old_date_time_original IS NULL
-   OR datetime(f.old_date_time_original) IS NOT datetime({zoned_iso_sql("f.new_local", "f.zone")})
-"""
-
-
-_OLD_ISO = zoned_iso_sql("f.old_local", "f.old_time_zone")
-
-
-def _iana(zone: str) -> str:
-    return f"({zone} IS NOT NULL AND {zone} <> '' AND {zone} NOT GLOB 'UTC[+-]*')"
-
-
-DATES_PLAN = f"""
-SELECT 'set_date' AS kind, 'date' AS target, f.asset_id AS asset_id,
-       CASE WHEN {_iana("f.zone")} THEN json_object('dateTimeOriginal', f.new_iso, 'timeZone', f.zone)
-            ELSE json_object('dateTimeOriginal', f.new_iso) END AS payload,
-       CASE WHEN {_iana("f.old_time_zone")}
-            THEN json_object('dateTimeOriginal', {_OLD_ISO}, 'timeZone', f.old_time_zone)
-            ELSE json_object('dateTimeOriginal', {_OLD_ISO}) END AS before,
-       'date ' || replace(f.old_local, 'T', ' ') || ' -> ' || replace(f.new_local, 'T', ' ')
-           || ' (' || substr(f.new_iso, 20) || ') from the ' || f.detail
-           || CASE WHEN f.old_credible THEN ', earlier' ELSE ', the current date is not credible' END AS reason,
-       'set_date:date:' || f.asset_id || ':' || f.new_iso AS idem_key
+DATES_PLAN = """
+SELECT 'set_date' AS kind, 'date' AS target, f.asset_id AS asset_id, f.payload AS payload, f.before AS before,
+       f.reason AS reason, 'set_date:date:' || f.asset_id || ':' || f.new_iso AS idem_key
 FROM date_fixes AS f
 """
 
@@ -180,9 +300,27 @@ FROM date_fixes AS f
 def views(cfg: AutotagConfig) -> dict[str, str]:
     return {
         "asset_local_dates": ASSET_LOCAL_DATES,
-        "date_current": DATE_CURRENT,
-        "date_candidates": DATE_CANDIDATES,
-        "date_winners": DATE_WINNERS,
         "date_fixes": DATE_FIXES,
         "dates_plan": DATES_PLAN,
     }
+
+
+def date_change_groups(conn: Connection, plan_table: str) -> list[dict[str, Any]]:
+    """The planned date changes (the ``set_date`` rows of ``plan_table``, a code constant) grouped by the
+    rule and family that produced them: ``[{rule, family, count, changes: [{asset_id, name, old, new}]}]``,
+    largest group first; the dry run shows them so a user can accept one family and exclude another."""
+    try:
+        rows = conn.exec_driver_sql(
+            "SELECT f.rule, f.family, f.asset_id, coalesce(a.original_file_name, f.asset_id), f.old_local, "
+            "f.new_local, f.new_iso FROM date_fixes AS f LEFT JOIN assets AS a ON a.id = f.asset_id "
+            f"WHERE f.asset_id IN (SELECT asset_id FROM {plan_table} WHERE kind = 'set_date') "
+            "ORDER BY f.rule, f.family, f.new_local, f.asset_id"
+        ).all()
+    except Exception:  # the feature is off: no view
+        return []
+    groups: dict[tuple[str, str], list[dict[str, str]]] = defaultdict(list)
+    for rule, family, asset_id, name, old, new, new_iso in rows:
+        groups[(rule, family)].append({"asset_id": asset_id, "name": name, "old": old.replace("T", " "),
+                                       "new": new.replace("T", " ") + " " + new_iso[19:]})
+    out = [{"rule": r, "family": f, "count": len(c), "changes": c} for (r, f), c in groups.items()]
+    return sorted(out, key=lambda g: (-int(g["count"]), str(g["rule"]), str(g["family"])))

@@ -1,4 +1,4 @@
-"""Date repair over a hand-filled mirror: patterns, the policy, time zones, duplicates, convergence."""
+"""Date repair over a hand-filled mirror: the date's source, the policy, zones, folders, duplicates, undo data."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from autotag.plan import PlanRow
 from tests.autotag.mirror import Mirror
 
 CFG = {"dates": {"enabled": True}}
+UPLOAD = "2024-03-01T10:00:00"
 
 
 @pytest.fixture
@@ -18,18 +19,31 @@ def m(tmp_path: Path) -> Mirror:
     return Mirror(tmp_path / "m.db")
 
 
-def asset(m: Mirror, aid: str, name: str, local: str, tz: str | None = None, path: str | None = None) -> str:
-    """`local` is the wall clock; date_time_original is derived as Immich does for a zone-less asset."""
+def asset(
+    m: Mirror,
+    aid: str,
+    name: str,
+    exif: str | None = None,
+    tz: str | None = None,
+    path: str | None = None,
+    upload: str = UPLOAD,
+) -> str:
+    """An asset as Immich reports it. No ``exif``: dated by its file (the upload): the EXIF date, file
+    time and timeline date are all the upload's, no zone, no camera. ``exif`` (a wall clock in ``tz``):
+    read from the file's metadata, a camera make and model, the file time is the upload's."""
     m.asset(aid, path=path)
-    utc = local if tz is None else None
+    if exif is None:
+        dto, local, make = upload + ".000Z", upload + ".000Z", None
+    else:
+        from immich_mirror.db.engine import sql_zoned_iso
+        from immich_mirror.sync.rows import iso_utc
+
+        dto, local, make = iso_utc(sql_zoned_iso(exif, tz)), exif + ".000Z", "Google"
     m.sql(
-        "UPDATE assets SET original_file_name = :n, local_date_time = :l || '.000Z', "
-        "date_time_original = :u, time_zone = :tz WHERE id = :a",
-        n=name,
-        l=local,
-        u=(utc + ".000Z") if utc else None,
-        tz=tz,
-        a=aid,
+        "UPDATE assets SET original_file_name = :n, local_date_time = :l, date_time_original = :d, "
+        "time_zone = :tz, file_created_at = :d, file_modified_at = :u, created_at = :u, "
+        "raw = json_object('exifInfo', json_object('make', :make, 'model', :make)) WHERE id = :a",
+        n=name, l=local, d=dto, tz=tz, u=upload + ".000Z", make=make, a=aid,
     )
     return aid
 
@@ -43,67 +57,132 @@ def new(row: PlanRow) -> str:
     return str(json.loads(row.payload or "{}")["dateTimeOriginal"])
 
 
+def pushed(m: Mirror, row: PlanRow, *, landed: bool = True) -> None:
+    """The outbox row of ``row`` sent; ``landed``: the server took it and a sync read it back."""
+    m.sql(
+        "INSERT INTO outbox (run_id, kind, target, asset_id, payload, before, reason, idem_key, state, attempts, "
+        "created_at, updated_at) VALUES (NULL, 'set_date', 'date', :a, :p, :b, :r, :k, 'sent', 1, :t, :t)",
+        a=row.asset_id, p=row.payload, b=row.before, r=row.reason, k=row.idem_key, t=UPLOAD,
+    )
+    if landed:
+        from immich_mirror.sync.rows import iso_utc
+
+        label = "UTC" + new(row)[19:22].replace("+0", "+").replace("-0", "-")
+        m.sql("UPDATE assets SET date_time_original = :d, time_zone = :z, local_date_time = :l WHERE id = :a",
+              d=iso_utc(new(row)), z=label, l=new(row)[:19] + ".000Z", a=row.asset_id)
+
+
 @pytest.mark.parametrize(
     ("name", "expected"),
     [
         ("IMG_20190412_153000.jpg", "2019-04-12T15:30:00+00:00"),
         ("VID_20190412_153000.mp4", "2019-04-12T15:30:00+00:00"),
-        ("PXL_20210101_123456789.jpg", "2021-01-01T12:34:56+00:00"),
         ("IMG-20200101-WA0001.jpg", "2020-01-01T12:00:00+00:00"),
-        ("Screenshot_2020-01-01-12-00-00.png", "2020-01-01T12:00:00+00:00"),
-        ("Screenshot 2020-01-01 at 12.00.00.png", "2020-01-01T12:00:00+00:00"),
-        ("2020-01-01 12.00.00.jpg", "2020-01-01T12:00:00+00:00"),
-        ("20200101_120000.jpg", "2020-01-01T12:00:00+00:00"),
-        ("signal-2020-01-01-120000.jpg", "2020-01-01T12:00:00+00:00"),
+        ("img-20200229-wa0007.jpg", "2020-02-29T12:00:00+00:00"),
+        ("Screenshot_20210611-094512_Chrome.jpg", "2021-06-11T09:45:12+00:00"),
+        ("Screenshot 2021-03-02 at 7.12.05 PM.png", "2021-03-02T19:12:05+00:00"),
+        ("2022-10-01_16-45-10.jpg", "2022-10-01T16:45:10+00:00"),
+        ("21-05-07 10-11-12 1234.jpg", "2021-05-07T10:11:12+00:00"),
+        ("1588312345678.jpg", "2020-05-01T05:52:25+00:00"),
+        (".trashed-1700000000-PXL_20230101_101010123.jpg", "2023-01-01T10:10:10+00:00"),
     ],
 )
 def test_upload_dated_assets_get_the_date_in_their_name(m: Mirror, name: str, expected: str) -> None:
-    asset(m, "a", name, "2024-03-01T10:00:00")
+    asset(m, "a", name)
     plan = dates(m)
     assert new(plan["a"]) == expected
-    assert json.loads(plan["a"].before or "{}") == {"dateTimeOriginal": "2024-03-01T10:00:00+00:00"}
-    assert plan["a"].reason is not None and plan["a"].reason.startswith("date 2024-03-01 10:00:00 -> 2020"[:27])
+    # the exact old state, null zone included, is what undo restores
+    assert json.loads(plan["a"].before or "{}") == {"dateTimeOriginal": "2024-03-01T10:00:00+00:00", "timeZone": None}
+    assert (plan["a"].reason or "").startswith("date 2024-03-01 10:00:00 -> ")
+    assert "file's timestamps" in (plan["a"].reason or "")
 
 
-def test_dated_folder_and_unparseable_names(m: Mirror) -> None:
-    asset(m, "f", "DSC01234.JPG", "2024-03-01T10:00:00", path="/mnt/p/2019/2019-06-01 Beach/DSC01234.JPG")
-    asset(m, "x", "DSC01235.JPG", "2024-03-01T10:00:00")
-    asset(m, "bad", "IMG_20191332_153000.jpg", "2024-03-01T10:00:00")  # month 13: no date
+def test_negatives_plan_nothing(m: Mirror) -> None:
+    for i, name in enumerate(["IMG_20180202_0930001.jpg", "DSC01234.JPG", "1920x1080.png", "IMG_20191332_153000.jpg",
+                              "3f786850e387550fdab836ed7e6dc881de23001b.jpg", "Snapchat-1588312345.jpg"]):
+        asset(m, f"n{i}", name)
+    assert dates(m) == {}
+
+
+def test_pixel_names_are_utc_local_names_are_wall_clock(m: Mirror) -> None:
+    asset(m, "pxl", "PXL_20210701_123456789.jpg")
+    asset(m, "img", "IMG_20210701_123456.jpg")
+    plan = dates(m, {"dates": {"enabled": True, "default_time_zone": "Europe/Berlin"}})
+    assert new(plan["pxl"]) == "2021-07-01T14:34:56+02:00"  # the instant, shown in the zone
+    assert new(plan["img"]) == "2021-07-01T12:34:56+02:00"  # the wall clock, in the zone
+    assert json.loads(plan["pxl"].payload or "")["timeZone"] == "Europe/Berlin"
+
+
+def test_metadata_dates_are_left_unless_not_credible_or_opted_in(m: Mirror) -> None:
+    asset(m, "exif", "IMG_20190412_153000.jpg", exif="2019-04-20T08:00:00", tz="UTC+2")  # a good EXIF date
+    asset(m, "epoch", "IMG_20190412_153000.jpg", exif="1970-01-01T00:00:05")  # not credible: fixed
+    asset(m, "reset", "IMG_20190412_153000.jpg", exif="2000-01-01T00:00:00")  # camera reset: fixed
     plan = dates(m)
-    assert new(plan["f"]) == "2019-06-01T12:00:00+00:00"
-    assert "folder" in (plan["f"].reason or "")
-    assert set(plan) == {"f"}
-
-
-def test_policy_credible_dates_move_only_earlier_and_far(m: Mirror) -> None:
-    asset(m, "tz", "IMG_20190412_153000.jpg", "2019-04-12T17:30:00")  # name in UTC, EXIF local: kept
-    asset(m, "later", "IMG_20190412_153000.jpg", "2015-01-01T10:00:00")  # never moved later
-    asset(m, "sameday", "IMG-20200101-WA0001.jpg", "2020-01-01T18:00:00")  # day-only, same day: kept
-    asset(m, "dayafter", "IMG-20200101-WA0001.jpg", "2020-01-02T09:00:00")  # day-only, other day: fixed
-    asset(m, "epoch", "IMG_20190412_153000.jpg", "1970-01-01T00:00:05")  # not credible: fixed
-    asset(m, "reset", "IMG_20190412_153000.jpg", "2000-01-01T00:00:00")  # camera reset: fixed
-    asset(m, "old", "IMG_19850412_153000.jpg", "2024-03-01T10:00:00")  # candidate before 1990: ignored
-    asset(m, "future", "IMG_20990412_153000.jpg", "2024-03-01T10:00:00")  # candidate in the future: ignored
-    plan = dates(m)
-    assert set(plan) == {"dayafter", "epoch", "reset"}
-    assert new(plan["dayafter"]) == "2020-01-01T12:00:00+00:00"
+    assert set(plan) == {"epoch", "reset"}
     assert "not credible" in (plan["epoch"].reason or "")
+    opted = dates(m, {"dates": {"enabled": True, "override_metadata": True}})
+    assert set(opted) == {"exif", "epoch", "reset"}
+    assert new(opted["exif"]) == "2019-04-12T15:30:00+02:00"  # its own zone kept
+    assert "override_metadata" in (opted["exif"].reason or "")
 
 
-def test_thresholds_are_configurable(m: Mirror) -> None:
-    asset(m, "tz", "IMG_20190412_153000.jpg", "2019-04-12T17:30:00")
-    asset(m, "old", "IMG_19850412_153000.jpg", "2024-03-01T10:00:00")
-    cfg = {"dates": {"enabled": True, "min_difference_hours": 1, "min_date": "1980-01-01"}}
-    assert set(dates(m, cfg)) == {"tz", "old"}
+def test_agreeing_dates_are_kept(m: Mirror) -> None:
+    asset(m, "sameday", "IMG-20200101-WA0001.jpg", upload="2020-01-01T18:00:00")  # day only, same day
+    asset(m, "tz", "IMG_20200101_153000.jpg", upload="2020-01-01T13:30:00")  # wall clock vs UTC: 2 h apart
+    asset(m, "pxl", "PXL_20200101_133000123.jpg", upload="2020-01-01T13:30:01")  # the same instant
+    asset(m, "dayafter", "IMG-20200101-WA0001.jpg", upload="2020-01-02T09:00:00")
+    plan = dates(m)
+    assert set(plan) == {"dayafter"}
+    assert new(plan["dayafter"]) == "2020-01-01T12:00:00+00:00"
+
+
+def test_candidates_must_be_credible(m: Mirror) -> None:
+    asset(m, "old", "IMG_19850412_153000.jpg")  # before min_date
+    asset(m, "after_upload", "IMG_20240501_153000.jpg")  # after the upload: not the capture
+    asset(m, "reset", "IMG_20000101_000000.jpg")
+    assert dates(m) == {}
+    assert set(dates(m, {"dates": {"enabled": True, "min_date": "1980-01-01"}})) == {"old"}
+
+
+def test_folders_mark_an_event_start(m: Mirror) -> None:
+    trip = "/mnt/p/2024-03-01 Trip/"
+    asset(m, "in_trip", "DSC01234.JPG", path=trip + "DSC01234.JPG", upload="2024-03-05T10:00:00")
+    later = "2024-06-01T10:00:00"
+    asset(m, "exif", "DSC01235.JPG", exif="2024-03-05T09:00:00", path=trip + "DSC01235.JPG", upload=later)
+    asset(m, "late_upload", "DSC01236.JPG", path=trip + "DSC01236.JPG", upload="2024-06-01T10:00:00")
+    asset(m, "named", "IMG_20240304_101112.jpg", path=trip + "IMG_20240304_101112.jpg", upload="2024-06-01T10:00:00")
+    asset(m, "tree", "x.jpg", path="/mnt/p/2016/08/14/Day 2/x.jpg")
+    asset(m, "month", "y.jpg", path="/mnt/p/2016/08/y.jpg")
+    plan = dates(m)
+    assert set(plan) == {"late_upload", "named", "tree", "month"}
+    assert new(plan["late_upload"]) == "2024-03-01T12:00:00+00:00"
+    assert "the folder '2024-03-01 Trip' (where its event starts)" in (plan["late_upload"].reason or "")
+    assert new(plan["named"]) == "2024-03-04T10:11:12+00:00"  # the name beats the folder
+    assert new(plan["tree"]) == "2016-08-14T12:00:00+00:00"
+    assert "'2016/08/14'" in (plan["tree"].reason or "")
+    assert new(plan["month"]) == "2016-08-01T12:00:00+00:00"
+    narrow = dates(m, {"dates": {"enabled": True, "event_window_days": 2}})
+    assert "in_trip" in narrow
+
+
+def test_families_can_be_switched_off(m: Mirror) -> None:
+    asset(m, "shot", "Screenshot_20210611-094512.png")
+    asset(m, "wa", "IMG-20200101-WA0001.jpg")
+    asset(m, "dir", "x.jpg", path="/p/2016-08-14/x.jpg")
+    assert set(dates(m, {"dates": {"enabled": True, "families": {"screenshot": False, "folder": False}}})) == {"wa"}
 
 
 def test_time_zone_rule(m: Mirror) -> None:
-    asset(m, "berlin", "IMG_20190412_153000.jpg", "2000-01-01T00:00:00", tz="Europe/Berlin")
-    asset(m, "label", "IMG_20190112_153000.jpg", "2000-01-01T00:00:00", tz="UTC-5")
-    asset(m, "none", "IMG_20190712_153000.jpg", "2000-01-01T00:00:00")
+    asset(m, "berlin", "IMG_20190412_153000.jpg", exif="2000-01-01T00:00:00", tz="Europe/Berlin")
+    asset(m, "label", "IMG_20190112_153000.jpg", exif="2000-01-01T00:00:00", tz="UTC-5")
+    asset(m, "none", "IMG_20190712_153000.jpg")
     plan = dates(m, {"dates": {"enabled": True, "default_time_zone": "Asia/Tokyo"}})
     assert json.loads(plan["berlin"].payload or "") == {
         "dateTimeOriginal": "2019-04-12T15:30:00+02:00",
+        "timeZone": "Europe/Berlin",
+    }
+    assert json.loads(plan["berlin"].before or "") == {
+        "dateTimeOriginal": "2000-01-01T00:00:00+01:00",
         "timeZone": "Europe/Berlin",
     }
     assert json.loads(plan["label"].payload or "") == {"dateTimeOriginal": "2019-01-12T15:30:00-05:00"}
@@ -113,34 +192,70 @@ def test_time_zone_rule(m: Mirror) -> None:
     }
 
 
-def test_duplicates_give_their_date_and_zone(m: Mirror) -> None:
-    asset(m, "orig", "DSC01234.JPG", "2019-04-12T15:30:00", tz="UTC+2")
-    m.sql("UPDATE assets SET date_time_original = '2019-04-12T13:30:00.000Z' WHERE id = 'orig'")
-    asset(m, "copy", "IMG-20190413-WA0001.jpg", "2024-03-01T10:00:00")
-    asset(m, "lone", "DSC09999.JPG", "2024-03-01T10:00:00")
+def test_duplicates_feed_metadata_and_names_only(m: Mirror) -> None:
+    asset(m, "orig", "DSC01234.JPG", exif="2019-04-12T15:30:00", tz="UTC+2")
+    asset(m, "copy", "IMG-20190413-WA0001.jpg")
+    asset(m, "upload_only", "DSC09999.JPG")  # dated by its upload: feeds nothing
+    asset(m, "other", "DSC09998.JPG")
     m.sql("UPDATE assets SET duplicate_id = 'g' WHERE id IN ('orig', 'copy')")
+    m.sql("UPDATE assets SET duplicate_id = 'h' WHERE id IN ('upload_only', 'other')")
     plan = dates(m)
     assert set(plan) == {"copy"}
-    assert new(plan["copy"]) == "2019-04-12T15:30:00+02:00"
-    assert "duplicate DSC01234.JPG" in (plan["copy"].reason or "")
-    assert set(dates(m, {"dates": {"enabled": True, "from_duplicates": False}})) == {"copy"}  # WhatsApp day
+    assert new(plan["copy"]) == "2019-04-12T15:30:00+02:00"  # the member's instant and zone
+    assert "the duplicate DSC01234.JPG (its own metadata)" in (plan["copy"].reason or "")
+    assert set(dates(m, {"dates": {"enabled": True, "from_duplicates": False}})) == {"copy"}  # WhatsApp's day
 
 
-def test_nothing_more_once_applied_or_synced_and_scope(m: Mirror) -> None:
-    asset(m, "a", "IMG_20190412_153000.jpg", "2024-03-01T10:00:00", tz="Europe/Berlin")
-    asset(m, "b", "IMG_20190412_153000.jpg", "2024-03-01T10:00:00")
-    asset(m, "gone", "IMG_20190412_153000.jpg", "2024-03-01T10:00:00")
-    m.exclude("gone")
-    plan = dates(m)
-    assert set(plan) == {"a", "b"}
-    # the push wrote the EXIF date; the timeline date (local_date_time) has not followed yet
-    m.sql("UPDATE assets SET date_time_original = '2019-04-12T15:30:00+02:00' WHERE id = 'a'")
-    # the next sync saw b settled
-    m.sql(
-        "UPDATE assets SET date_time_original = '2019-04-12T15:30:00.000Z', time_zone = 'UTC+0', "
-        "local_date_time = '2019-04-12T15:30:00.000Z' WHERE id = 'b'"
-    )
+def test_a_date_the_tool_wrote_never_feeds_a_duplicate(m: Mirror) -> None:
+    """The plan is the same whatever part of a push landed: A's new date does not feed B."""
+    asset(m, "a", "IMG_20190412_153000.jpg")
+    asset(m, "b", "DSC01234.JPG")
+    m.sql("UPDATE assets SET duplicate_id = 'g' WHERE id IN ('a', 'b')")
+    first = dates(m)
+    assert set(first) == {"a", "b"}
+    pushed(m, first["a"])  # a's write landed, b's did not (a crash)
+    again = dates(m)
+    assert set(again) == {"b"}
+    assert (again["b"].payload, again["b"].before) == (first["b"].payload, first["b"].before)
+    pushed(m, first["b"])
     assert dates(m) == {}
-    # renamed on the server: parsed again
-    m.sql("UPDATE assets SET original_file_name = 'IMG_20180101_000000.jpg' WHERE id = 'b'")
-    assert set(dates(m)) == {"b"}
+
+
+def test_judged_by_the_state_before_the_first_write(m: Mirror) -> None:
+    asset(m, "a", "IMG_20190412_153000.jpg")
+    first = dates(m)["a"]
+    pushed(m, first)
+    assert dates(m) == {}
+    # renamed on the server: parsed again, still judged by its original (file-dated) state and before
+    m.sql("UPDATE assets SET original_file_name = 'IMG_20180101_000000.jpg' WHERE id = 'a'")
+    again = dates(m)["a"]
+    assert new(again) == "2018-01-01T00:00:00+00:00"
+    assert again.before == first.before
+    # a person changed the date in Immich after the tool: theirs is left alone
+    m.sql("UPDATE assets SET date_time_original = '2017-05-05T05:05:05.000Z' WHERE id = 'a'")
+    assert dates(m) == {}
+
+
+def test_scope_and_names_parsed_once(m: Mirror) -> None:
+    asset(m, "a", "IMG_20190412_153000.jpg")
+    asset(m, "gone", "IMG_20190412_153000.jpg")
+    m.exclude("gone")
+    assert set(dates(m)) == {"a"}
+    m.sql("UPDATE date_found SET value = '2011-11-11T11:11:11' WHERE asset_id = 'a'")
+    assert new(dates(m)["a"]).startswith("2011-11-11")  # not parsed again: the stored result is used
+
+
+def test_user_patterns_go_first(m: Mirror) -> None:
+    asset(m, "a", "holiday_12.04.2019.jpg")
+    assert dates(m) == {}
+    cfg = {"dates": {"enabled": True, "patterns": [{"regex": r"(?P<d>\d{2})\.(?P<m>\d{2})\.(?P<Y>\d{4})"}]}}
+    plan = dates(m, cfg)
+    assert new(plan["a"]) == "2019-04-12T12:00:00+00:00"
+    assert "(pattern)" in (plan["a"].reason or "")
+
+
+def test_unknown_family_is_a_clear_error() -> None:
+    from autotag.config import parse_config
+
+    with pytest.raises(Exception, match="unknown family screenshots"):
+        parse_config({"dates": {"enabled": True, "families": {"screenshots": False}}})

@@ -1,0 +1,163 @@
+"""The date-repair policy: whether an asset's date is replaced, and by what. Pure functions, no I/O.
+
+The current date's *source* decides first (docs/rules.md, "Date repair"): a date Immich read from the
+file's own metadata is left alone unless it is not credible or ``dates.override_metadata`` is on; a
+date Immich took from the file's timestamps (or the upload) is corrected. The asset is judged by its
+*original* state, the one before the tool first wrote a date to it: a crashed push, a rerun or an undo
+then plan exactly what an uninterrupted run planned, and a date the tool wrote never feeds another.
+
+Candidates, first usable wins: the file name's date (with a time), a duplicate's metadata date, the
+file name's day, a duplicate's file name, the nearest dated folder. A candidate agreeing with the
+current date (same day for a day, same month for a month, within ``min_difference_hours`` for a wall
+clock, two minutes for an instant) changes nothing; a folder is where an event starts, so a date up to
+``event_window_days`` after it is kept too.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta, timezone
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+INSTANT_TOLERANCE = timedelta(minutes=2)
+_LABEL = re.compile(r"UTC(?:([+-])(\d{1,2})(?::?(\d{2}))?)?")
+
+
+@dataclass(frozen=True)
+class DateState:
+    """An asset's date as Immich holds it: the instant, its zone (IANA name, ``UTC+2`` label or None)
+    and the wall clock; ``from_metadata`` when Immich read it from the file's metadata."""
+
+    instant: datetime | None
+    zone: str | None
+    local: str
+    from_metadata: bool
+
+
+@dataclass(frozen=True)
+class Candidate:
+    rule: str  # name | duplicate | folder: what the dry run groups by
+    family: str  # the parser family, "pattern", "duplicate" or "folder"
+    value: str  # YYYY-MM-DDTHH:MM:SS (UTC when instant), YYYY-MM-DD or YYYY-MM
+    precision: str  # time | day | month
+    instant: bool
+    detail: str  # for the reason: "the file name", "the folder '2016-08-14 Lakes'", ...
+    zone: str | None = None  # a duplicate's own zone, kept with its date
+
+    @property
+    def day(self) -> str:
+        return self.value[:10] if self.precision != "month" else self.value + "-01"
+
+
+@dataclass(frozen=True)
+class Policy:
+    min_date: str = "1990-01-01"
+    ignore_dates: frozenset[str] = frozenset({"1970-01-01", "2000-01-01"})
+    min_difference_hours: float = 24
+    date_only_time: str = "12:00:00"
+    default_time_zone: str | None = None
+    override_metadata: bool = False
+    event_window_days: int = 14
+    # the last credible day of a current date (tomorrow); a candidate's is also its upload's day + 1
+    today: str = "9999-12-31"
+
+
+@dataclass(frozen=True)
+class Decision:
+    candidate: Candidate
+    new_local: str  # the wall clock the asset gets
+    new_iso: str  # dateTimeOriginal to send, with its offset
+    time_zone: str | None  # the IANA name to send with it, if any
+    old_credible: bool
+
+
+def zone_offset(zone: str | None, local: datetime | None = None, instant: datetime | None = None) -> timedelta:
+    """The UTC offset of ``zone`` at a wall clock or an instant; a label's fixed offset; None: UTC."""
+    if not zone:
+        return timedelta(0)
+    label = _LABEL.fullmatch(zone)
+    if label:
+        if not label.group(1):
+            return timedelta(0)
+        sign = -1 if label.group(1) == "-" else 1
+        return sign * timedelta(hours=int(label.group(2)), minutes=int(label.group(3) or 0))
+    try:
+        tz = ZoneInfo(zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        return timedelta(0)
+    if instant is not None:
+        return instant.astimezone(tz).utcoffset() or timedelta(0)
+    assert local is not None
+    return local.replace(tzinfo=tz).utcoffset() or timedelta(0)
+
+
+def is_iana(zone: str | None) -> bool:
+    return bool(zone) and _LABEL.fullmatch(zone or "") is None
+
+
+def iso_at(local: str, offset: timedelta) -> str:
+    return datetime.fromisoformat(local).replace(tzinfo=timezone(offset)).isoformat()
+
+
+def state_iso(state: DateState) -> str:
+    """The state's date as ``dateTimeOriginal`` text: its instant at its zone's offset."""
+    if state.instant is not None:
+        offset = zone_offset(state.zone, instant=state.instant)
+        return state.instant.astimezone(timezone(offset)).isoformat()
+    return iso_at(state.local, zone_offset(state.zone, datetime.fromisoformat(state.local)))
+
+
+def credible(day: str, policy: Policy, latest: str) -> bool:
+    """On or after ``min_date``, not after ``latest`` (the upload's day + 1), not a camera-reset day."""
+    return policy.min_date <= day <= latest and day not in policy.ignore_dates
+
+
+def _agrees(state: DateState, c: Candidate, policy: Policy) -> bool:
+    if c.precision == "month":
+        return state.local[:7] == c.value
+    if c.precision == "day":
+        return state.local[:10] == c.value
+    if c.instant:
+        if state.instant is None:
+            return False
+        return abs(state.instant - datetime.fromisoformat(c.value).replace(tzinfo=UTC)) <= INSTANT_TOLERANCE
+    gap = abs(datetime.fromisoformat(state.local) - datetime.fromisoformat(c.value))
+    return gap <= timedelta(hours=policy.min_difference_hours)
+
+
+def _in_event(state: DateState, c: Candidate, policy: Policy) -> bool:
+    """A folder names where an event starts: dates from its first day up to the window after it."""
+    start = datetime.fromisoformat(c.day)
+    end = start + timedelta(days=policy.event_window_days + 1)
+    if c.precision == "month":
+        end = (start + timedelta(days=32)).replace(day=1) + timedelta(days=policy.event_window_days)
+    return start <= datetime.fromisoformat(state.local[:10]) < end
+
+
+def decide(state: DateState, candidates: list[Candidate], policy: Policy, latest: str) -> Decision | None:
+    """The date ``state`` should get from ``candidates`` (in priority order), or None to keep it.
+
+    ``latest``: the last day a candidate may be on (the upload's day + 1: no photo is taken after it
+    was uploaded). The current date is judged against today only: a date Immich read from a file is
+    not damaged because the upload time looks odd."""
+    old_credible = credible(state.local[:10], policy, policy.today)
+    if state.from_metadata and old_credible and not policy.override_metadata:
+        return None
+    winner = next((c for c in candidates if credible(c.day, policy, latest)), None)
+    if winner is None:
+        return None
+    in_event = winner.rule == "folder" and _in_event(state, winner, policy)
+    if old_credible and (_agrees(state, winner, policy) or in_event):
+        return None
+    if old_credible and state.from_metadata and winner.day > state.local[:10]:
+        return None  # opted in to override metadata: still never moved later
+    zone = winner.zone if winner.rule == "duplicate" and winner.instant else state.zone or policy.default_time_zone
+    if winner.instant:
+        instant = datetime.fromisoformat(winner.value).replace(tzinfo=UTC)
+        offset = zone_offset(zone, instant=instant)
+        local = (instant + offset).strftime("%Y-%m-%dT%H:%M:%S")
+    else:
+        local = winner.value if winner.precision == "time" else winner.day + "T" + policy.date_only_time
+        offset = zone_offset(zone, datetime.fromisoformat(local))
+    return Decision(winner, local, iso_at(local, offset), zone if is_iana(zone) else None, old_credible)
