@@ -41,6 +41,11 @@ def _one(parts: list[str], i: int) -> FoundDate | None:
             if value:
                 return FoundDate(value, "day", False, "folder", "folder")
     if i >= 1 and _YEAR.fullmatch(parts[i - 1]):
+        mmdd = re.fullmatch(r"(\d{2})(\d{2})(?:[ _.-]+[^\d].*)?", name)  # /2020/1212/
+        if mmdd:
+            value = _day_value(int(parts[i - 1]), int(mmdd.group(1)), int(mmdd.group(2)))
+            if value:
+                return FoundDate(value, "day", False, "folder", "folder")
         month = _MONTH.fullmatch(name)
         if month and 1 <= int(month.group(1)) <= 12:
             return FoundDate(f"{parts[i - 1]}-{int(month.group(1)):02d}", "month", False, "folder", "folder")

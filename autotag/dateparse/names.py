@@ -36,11 +36,11 @@ _WP_TIME = re.compile(r"(?<![0-9a-z])wp_(\d{4})(\d{2})(\d{2})_(\d{2})_(\d{2})_(\
 _WP_DAY = re.compile(r"(?<![0-9a-z])wp_(\d{4})(\d{2})(\d{2})_\d{1,4}(?!\d)", re.I)
 _NEXTCLOUD = re.compile(r"(\d{2})-(\d{2})-(\d{2}) (\d{2})-(\d{2})-(\d{2})(?: \d+)?", re.I)
 
-_DATE = r"(?<!\d)(?P<Y>(?:19|20)\d{2})(?P<s1>[-_.]?)(?P<m>\d{2})(?P=s1)(?P<d>\d{2})"
+_DATE = r"(?<!\d)(?P<Y>(?:19|20)\d{2})(?P<s1>[-_.:]?)(?P<m>\d{2})(?P=s1)(?P<d>\d{2})"
 # between the day and the time: a separator, or the word localised screenshot names put there
 _JOIN = r"(?P<sep>\s+(?:at|um|à|om|a las|kl\.?|alle|às|o)\s+|_-|[ _t.-]|\s+|)"
 _TIME = (
-    r"(?P<H>\d{1,2})(?P<s2>[-_.:]?)(?P<M>\d{2})(?P=s2)(?P<S>\d{2})"
+    r"(?P<H>\d{1,2})(?P<s2>[-_.: ]?)(?P<M>\d{2})(?P=s2)(?P<S>\d{2})"
     r"(?:(?P<ms>\d{3})|[.,_-]\d{1,3}(?![\d:]))?"
     # a zone after the time: Z, +0200, +02:00 or -05:00 (a dash and four digits is more often a counter)
     r"(?:(?P<z>z)|(?P<off>\+(?:0\d|1[0-4]):?[0-5]\d|-(?:0\d|1[0-2]):[0-5]\d))?"
@@ -49,9 +49,11 @@ _TIME = (
 _DATETIME = re.compile(_DATE + _JOIN + _TIME, re.I)
 _DAY = re.compile(_DATE + r"(?!\d)", re.I)
 # what may follow a day for it to be read as a day only: not a time that failed its checks
-# (IMG_20180202_0930001.jpg, 2021-12-24 25.61.00.jpg)
+# (IMG_20180202_0930001.jpg, 2021-12-24 25.61.00.jpg); BlackBerry's "IMG-20130405-00123" is a counter
 _BROKEN_TIME = re.compile(
-    r"(?:\s+(?:at|um|à|om|a las|kl\.?|alle|às|o)\s+|[-_ t.])?(?:\d{5,}|\d{1,2}[-_.:]\d{2}[-_.:]\d{2})", re.I
+    r"(?!-\d{5}(?!\d))(?:\s+(?:at|um|à|om|a las|kl\.?|alle|às|o)\s+|[-_ t.])?"
+    r"(?:\d{5,}|\d{1,2}[-_.:]\d{2}[-_.:]\d{2})",
+    re.I,
 )
 _UNIX = re.compile(r"(?<!\d)(\d{13}|\d{10})(?!\d)")
 # Unix timestamps are read between 2001-01-01 and 2030-01-01 only: outside that a 10- or 13-digit run
