@@ -29,7 +29,7 @@ from sqlalchemy import Connection, text
 from autotag.config import AutotagConfig
 from autotag.dateparse import PARSER_VERSION, FoundDate, parse_folders, parse_name
 from autotag.dateparse.folders import dated_folder
-from autotag.features.common import ASSET_LOCAL_DATES
+from autotag.features.common import ASSET_LOCAL_DATES, write_settings
 from autotag.features.date_policy import Candidate, DateState, Policy, decide, state_iso
 from autotag.rules import SCOPE_ASSETS
 from immich_mirror.db.engine import sql_regexp_date
@@ -274,6 +274,11 @@ def _decisions(conn: Connection, cfg: AutotagConfig) -> list[dict[str, Any]]:
 
 
 def write(conn: Connection, cfg: AutotagConfig) -> None:
+    d = cfg.dates
+    # read by autotag.derived (the zones zone_offsets must know) and by anyone's SQL
+    write_settings(conn, FEATURE, {"default_time_zone": d.default_time_zone, "min_date": d.min_date,
+                                   "override_metadata": int(d.override_metadata),
+                                   "event_window_days": d.event_window_days})
     _scan(conn, cfg)
     conn.exec_driver_sql("DELETE FROM date_decisions")
     decisions = _decisions(conn, cfg)
@@ -286,8 +291,12 @@ def write(conn: Connection, cfg: AutotagConfig) -> None:
         )
 
 
+# A decision whose instant the mirror already holds (pushed, or read back by a sync since the last
+# classify) is no change any more: the view says so without waiting for the next classify.
 DATE_FIXES = """
-SELECT d.* FROM date_decisions AS d WHERE d.asset_id IN (SELECT asset_id FROM scope_assets)
+SELECT d.* FROM date_decisions AS d JOIN assets AS a ON a.id = d.asset_id
+WHERE d.asset_id IN (SELECT asset_id FROM scope_assets)
+  AND datetime(a.date_time_original) IS NOT datetime(d.new_iso)
 """
 
 DATES_PLAN = """

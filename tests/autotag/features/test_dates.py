@@ -35,7 +35,7 @@ def asset(
     if exif is None:
         dto, local, make = upload + ".000Z", upload + ".000Z", None
     else:
-        from immich_mirror.db.engine import sql_zoned_iso
+        from autotag.zones import zoned_iso as sql_zoned_iso
         from immich_mirror.sync.rows import iso_utc
 
         dto, local, make = iso_utc(sql_zoned_iso(exif, tz)), exif + ".000Z", "Google"
