@@ -108,6 +108,10 @@ def ensure_tables(conn: Connection) -> None:
     """The tables the views join, so that views can be created before anything was derived."""
     conn.exec_driver_sql(f"CREATE TABLE IF NOT EXISTS {STATE_TABLE} (name TEXT PRIMARY KEY, params TEXT NOT NULL)")
     for d in DERIVED:
+        if not (_exists(conn, d.table) and _exists(conn, f"{d.table}_scan")):  # first time, or deleted by hand
+            conn.exec_driver_sql(f"DROP TABLE IF EXISTS {d.table}")
+            conn.exec_driver_sql(f"DROP TABLE IF EXISTS {d.table}_scan")
+            conn.exec_driver_sql(f"DELETE FROM {STATE_TABLE} WHERE name = ?", (d.table,))
         conn.exec_driver_sql(
             f"CREATE TABLE IF NOT EXISTS {d.table} (key TEXT NOT NULL, param TEXT NOT NULL, value TEXT, "
             "PRIMARY KEY (key, param))"

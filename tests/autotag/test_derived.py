@@ -143,3 +143,11 @@ def test_zones_the_assets_use_are_kept_while_date_repair_is_on(m: Mirror) -> Non
     assert plain(m, "SELECT count(*) FROM zone_offsets") == [(0,)]  # date repair off: nothing to compute
     m.install({"dates": {"enabled": True, "default_time_zone": "UTC+3"}})
     assert {z for (z,) in plain(m, "SELECT DISTINCT zone FROM zone_offsets")} == {"Europe/Lisbon", "UTC+3"}
+
+
+def test_a_derived_table_deleted_by_hand_is_derived_again(m: Mirror) -> None:
+    m.album("dated", "2023-05 Trip")
+    m.install()
+    m.sql("DROP TABLE derived_album_rules")
+    m.synced()
+    assert plain(m, "SELECT key FROM derived_album_rules") == [("dated",)]
