@@ -47,6 +47,9 @@ def bind_socket(host: str = "127.0.0.1", port: int = 0) -> socket.socket:
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, port))
+    # Listening now, not when uvicorn starts: the URL is printed before then, and a client that
+    # connects at once (a test on a loaded machine) is queued in the backlog instead of refused.
+    sock.listen(128)
     return sock
 
 
