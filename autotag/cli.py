@@ -24,6 +24,7 @@ from sqlalchemy.exc import DBAPIError
 from autotag import render
 from autotag.config import AutotagConfig, load_config, parse_config, starter_config_text
 from autotag.lock import DbLock
+from autotag.progress_view import ProgressView
 from autotag.session import Session
 from immich_mirror import config as mconf
 from immich_mirror.db.engine import translate_db_error
@@ -53,6 +54,7 @@ class State:
     verbosity: int = 0
     session: Session | None = None
     lock: DbLock | None = None
+    view: ProgressView | None = None
 
 
 state = State()
@@ -112,8 +114,15 @@ def session() -> Session:
         key = cfg.immich.api_key.get_secret_value() if cfg.immich.api_key else None
         _setup_logging(key)
         db = mconf.db_path(state.db, os.environ, cfg.db)
-        state.session = Session(cfg=cfg, db_path=db, progress=render.progress_callback(err, state.verbosity))
+        state.view = ProgressView(err, quiet=state.verbosity < 0)
+        state.session = Session(cfg=cfg, db_path=db, progress=state.view)
     return state.session
+
+
+def end_progress() -> None:
+    """Before a summary line: the phase under way is over (its live line erased, or its log line written)."""
+    if state.view is not None:
+        state.view.end()
 
 
 def writer() -> Session:
@@ -225,6 +234,7 @@ def sync(
     from autotag import session as ops
 
     summary = ops.sync(writer(), full=full)
+    end_progress()
     err.print(summary.line())
 
 
@@ -263,6 +273,7 @@ def classify(
 
     s = with_links(writer(), exclude, only)
     result = ops.classify(s, dry_run=dry_run, preview=None if as_json else limit)
+    end_progress()
     base = normalize_server_url(s.cfg.immich.url) if s.cfg.immich.url else ""  # host:port/api -> a web link
     render.plan(out, result, result.rows, base=base, as_json=as_json, limit=limit)
 
@@ -284,6 +295,7 @@ def push(
     writer()
     _install_signal_handlers()
     result = ops.push(s)
+    end_progress()
     render.push_result(err, result)
     _exit_for(result, strict)
 
@@ -301,13 +313,24 @@ def run(
 
     s = with_links(writer(), exclude, only)
     _install_signal_handlers()
-    result = ops.run(s, full=full)
+
+    def phase_done(name: str, phase: Any) -> None:
+        """Each step's summary as it ends (sync, then classify, then push), not all at the end."""
+        end_progress()
+        if as_json:
+            return
+        if name == "sync":
+            err.print(phase.line(), markup=False)
+        elif name == "classify":
+            err.print(render.classify_line(phase), markup=False)
+            render.problems(err, phase.problems)
+        elif name == "push":
+            render.push_result(err, phase)
+
+    result = ops.run(s, full=full, on_phase=phase_done)
     if as_json:
         out.print_json(json.dumps(result.as_dict()))
     else:
-        err.print(result.sync.line())
-        render.problems(err, result.classify.problems)
-        render.push_result(err, result.push)
         out.print(render.run_line(result.as_dict()))
     _exit_for(result.push, strict)
 
@@ -321,6 +344,7 @@ def undo(
     from autotag import session as ops
 
     result = ops.undo(writer() if yes else session(), run_id=run_id, apply=yes)
+    end_progress()
     render.undo(out, result, applied=yes)
     pushed = result.push
     if pushed is not None and (pushed.dead or pushed.failed or pushed.interrupted):
@@ -334,11 +358,12 @@ def report(
     directory: Path = typer.Argument(Path("autotag-report"), help="where to write the report"),
 ) -> None:
     """Write the modification log (CSV) and statistics (JSON + summary)."""
-    from autotag.report import write_report
+    from autotag.report import run_list, write_report
 
     paths = write_report(session(), directory)
     for p in paths:
         out.print(str(p))
+    render.runs(out, run_list(session()))
 
 
 @app.command()
@@ -383,13 +408,18 @@ def watch(
     s = with_links(writer(), exclude, only)
     _install_signal_handlers()
     err.print(f"watching {s.db_path} every {interval:g} s (Ctrl-C to stop)", markup=False)
+
+    def say(line: str) -> None:
+        end_progress()
+        err.print(line, markup=False)
+
     result = Watcher(
         s,
         interval=interval,
         max_backoff=max_backoff,
         max_cycles=cycles,
-        on_status=lambda st: err.print(st.line(), markup=False),
-        on_event=lambda msg: err.print(msg, markup=False),
+        on_status=lambda st: say(st.line()),
+        on_event=say,
     ).run()
     if result.stopped:
         err.print(f"stopped after {result.cycles} cycle(s), {result.changes} change(s); nothing is lost")
@@ -522,6 +552,9 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # the last resort: a bug or an OS error no layer above named
         code = _report_unexpected(exc, debug)
     finally:
+        if state.view is not None:
+            state.view.close()
+            state.view = None
         if state.session is not None:
             state.session.close()
             state.session = None

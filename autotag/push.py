@@ -15,6 +15,10 @@ sidecar write and metadata re-extraction race, API-NOTES 0b: ~10% of asset-round
    What is still lost is reported (and fails the command only with ``--strict``); the next run's
    sync sees the truth and plans it again.
 
+Progress (``progress(stage, done, total)``, see ``autotag/progress.py``): the push stage moves after
+every write request, the wait stages after every poll or second of spacing, the verify stage after every
+page read back.
+
 A row is marked ``sent`` only after the server confirmed its call, in the same transaction that writes
 the effect into the mirror and the ``changes`` log, so the next classify is right without a full sync.
 Interrupted anywhere, the next push re-sends at most the calls in flight, and every call used is
@@ -32,12 +36,13 @@ from datetime import UTC, datetime
 from functools import partial
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 
 from autotag.created_tags import delete_created_tags, ensure_tags
 from autotag.effects import apply_to_mirror, change_of
 from autotag.features.album_create import delete_created_albums, resolve_album_names
 from autotag.outbox import OutboxRow, live_rows, mark_failed, mark_sent, record_changes
+from autotag.progress import SPACING, VERIFY, WAITING, Progress, no_progress
 from immich_mirror.api.client import ImmichClient
 from immich_mirror.api.models import BulkIdResult
 from immich_mirror.errors import ApiError, ConnectionFailed, NotFound, PermissionDenied, ServerError
@@ -131,8 +136,9 @@ class Pusher:
         *,
         sleep: Callable[[float], None] = time.sleep,
         should_stop: Callable[[], bool] = lambda: False,
-        progress: Callable[[str, int, int | None], None] = lambda _s, _d, _t: None,
+        progress: Progress = no_progress,
         only_run: int | None = None,
+        stage: str = "push",
     ) -> None:
         self.only_run = only_run
         self.client = client
@@ -142,6 +148,9 @@ class Pusher:
         self.sleep = sleep
         self.should_stop = should_stop
         self.progress = progress
+        self.stage = stage  # the name the person sees: "push", or "undo" when undoing
+        self._total = 0  # rows of this push: what the push stage counts up to
+        self._in_waves = False  # the push stage is reported while the waves run, not during verify
         self.result = PushResult()
         self._tag_ids: dict[str, str] = {}
         # asset ids written since the server last settled: the next wave must not touch them yet
@@ -165,12 +174,15 @@ class Pusher:
         if backlog is None or not backlog.known:
             if queues is not None:
                 log.info("GET /queues lists no %s queue: waiting by the number of assets", "/".join(TAG_WRITE_QUEUES))
-            self.sleep(min(self.settings.settle_max_seconds, n * self.settings.settle_seconds_per_asset))
+            self._space(min(self.settings.settle_max_seconds, n * self.settings.settle_seconds_per_asset))
         else:
             cap = self.settings.settle_max_seconds
             deadline = time.monotonic() + cap
+            peak = backlog.jobs  # the stage counts jobs drained out of the most ever seen queued
             while backlog.jobs > 0 and time.monotonic() < deadline:
                 self._warn_paused(backlog, cap)
+                peak = max(peak, backlog.jobs)
+                self.progress(WAITING, peak - backlog.jobs, peak)
                 self.sleep(self.settings.queue_poll_seconds)
                 queues = self.client.queues()
                 if queues is None:
@@ -182,6 +194,8 @@ class Pusher:
                     backlog.jobs,
                     cap,
                 )
+            elif peak:
+                self.progress(WAITING, peak, peak)
         self._unsettled.clear()
         self._quiet_since = time.monotonic()
 
@@ -192,6 +206,18 @@ class Pusher:
             wait = 1.0 - (time.monotonic() - self._quiet_since)
             if wait > 0:
                 self.sleep(wait)
+
+    def _space(self, seconds: float) -> None:
+        """Without the queues to watch: wait ``seconds`` in steps of at most one, reporting each (ms)."""
+        total_ms = round(seconds * 1000)
+        waited_ms = 0
+        while waited_ms < total_ms:
+            self.progress(SPACING, waited_ms, total_ms)
+            step = min(1000, total_ms - waited_ms)
+            self.sleep(step / 1000)
+            waited_ms += step
+        if total_ms:
+            self.progress(SPACING, total_ms, total_ms)
 
     def _warn_paused(self, backlog: Backlog, cap: float) -> None:
         if backlog.paused and not self._warned_paused:
@@ -363,6 +389,13 @@ class Pusher:
             self.result.dead += len(rows)
         else:
             self.result.failed += len(rows)
+        self._tick()
+
+    def _tick(self) -> None:
+        """The push stage moves after every request (confirmed or failed), not once per wave."""
+        if self._in_waves:
+            r = self.result
+            self.progress(self.stage, min(self._total, r.sent + r.failed + r.dead), self._total)
 
     def _done(self, rows: list[OutboxRow], note: str | None = None) -> None:
         """Confirmed by the server: mark sent, write the effect into the mirror, log the change."""
@@ -374,15 +407,30 @@ class Pusher:
             apply_to_mirror(conn, rows, self._tag_ids)
             record_changes(conn, self.run_id, [change_of(r, note) for r in rows])
         self.result.sent += len(queued)
+        self._tick()
 
     # ----------------------------------------------------------------- verify
-    def _members(self, tag_id: str) -> set[str]:
+    def _members(self, tag_id: str, read: list[int], expected: int) -> set[str]:
+        """The tag's members on the server; ``read`` counts the items read so far in this round."""
         members: set[str] = set()
         for items in self.client.search_assets(
             visibility=None, with_deleted=True, tag_ids=[tag_id], with_exif=False
         ):
             members.update(item["id"] for item in items)
+            read[0] += len(items)
+            self.progress(VERIFY, read[0], max(expected, read[0]))
         return members
+
+    def _expected_members(self) -> int:
+        """How many items verify will read: the mirror's links to the tags it checks (after our writes)."""
+        ids = list(self._want)
+        with self.engine.connect() as conn:
+            marks = ", ".join(f":t{i}" for i in range(len(ids)))
+            n = conn.execute(
+                text(f"SELECT count(*) FROM asset_tags WHERE tag_id IN ({marks})"),
+                {f"t{i}": t for i, t in enumerate(ids)},
+            ).scalar()
+        return int(n or 0)
 
     def verify(self) -> None:
         if not self._want:
@@ -395,8 +443,9 @@ class Pusher:
             lost_removes: list[OutboxRow] = []
             self._verified_from = None
             self._second_after_settling()
+            expected, read = self._expected_members(), [0]
             for tag_id, (present, absent) in self._want.items():
-                members = self._members(tag_id)
+                members = self._members(tag_id, read, expected)
                 if self._verified_from is None:
                     # The server's clock as this round began reading: every asset stamp before it is a
                     # change this round saw the result of (the next sync trusts those, push_verified).
@@ -404,6 +453,7 @@ class Pusher:
                 value = value_of.get(tag_id, tag_id)
                 lost_adds += [_synthetic("tag_add", value, a) for a in sorted(present - members)]
                 lost_removes += [_synthetic("tag_remove", value, a) for a in sorted(absent & members)]
+            self.progress(VERIFY, read[0], read[0])  # the round is over, whatever the mirror expected
             lost = len(lost_adds) + len(lost_removes)
             if round_no == 1:
                 self.result.writes_lost = lost
@@ -457,7 +507,10 @@ class Pusher:
         albums = [r for r in rows if r.kind in ALBUM_KINDS]
         dates = [r for r in rows if r.kind in DATE_KINDS]
         self._ensure_tags({r.target for r in adds})
-        total = len(rows)
+        # The push stage counts the waves' rows; the few tag deletions of an undo come after verify.
+        self._total = len([r for r in rows if r.kind != TAG_DELETE])
+        self._in_waves = True
+        self._tick()  # announced before the first request, which may take a while on a big library
         if albums:
             albums = self._albums_by_name(albums)
         deletes = [r for r in rows if r.kind == ALBUM_DELETE]
@@ -475,13 +528,13 @@ class Pusher:
             for apply, wave in waves:
                 if wave:
                     apply(wave)
-                self.progress("push", self.result.sent, total)
+            self._in_waves = False
+            self.progress(self.stage, self._total, self._total)
             self.verify()
             if tag_deletes:  # undo only: tags the tool created, once untagged, settled and verified
                 if self.should_stop():
                     raise _Stopped
                 self._delete_created_tags(tag_deletes)
-                self.progress("push", self.result.sent, total)
             self._record_moved_tags()
         except _Stopped:
             self.result.interrupted = True

@@ -1,4 +1,6 @@
-"""Turning results into terminal output: tables, checklists, plan listings, progress bars.
+"""Turning results into terminal output: tables, checklists, plan listings, summaries.
+
+(Progress while a command works is ``autotag/progress_view.py``.)
 
 Only the CLI calls this module; everything here takes a rich ``Console`` and plain data.
 """
@@ -8,41 +10,14 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from immich_mirror.urls import web_link
-
-
-def progress_callback(console: Console, verbosity: int) -> Callable[[str, int, int | None], None]:
-    """A progress bar per stage on stderr; silent when stderr is not a terminal or with -q."""
-    if verbosity < 0 or not console.is_terminal:
-        return lambda _stage, _done, _total: None
-    bar = Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-        transient=True,
-    )
-    tasks: dict[str, TaskID] = {}
-
-    def update(stage: str, done: int, total: int | None) -> None:
-        if not bar.live.is_started:
-            bar.start()
-        if stage not in tasks:
-            tasks[stage] = bar.add_task(stage, total=total)
-        bar.update(tasks[stage], completed=done, total=total)
-        if total is not None and done >= total:
-            bar.stop()
-
-    return update
 
 
 def checklist(console: Console, checks: Sequence[Any]) -> None:
@@ -144,6 +119,14 @@ def date_changes(console: Console, groups: Sequence[dict[str, Any]], examples: i
             console.print(f"      ... and {len(g['changes']) - examples} more", markup=False)
 
 
+def classify_line(result: Any) -> str:
+    """What classify found and queued, in one line (``run`` prints it when the step ends)."""
+    statuses = ", ".join(f"{k} {v}" for k, v in sorted(result.summary.statuses.items())) or "no assets"
+    e = result.enqueued
+    queued = f"; {e.added} change(s) queued, {e.cancelled} cancelled" if e is not None else ""
+    return f"classify: {statuses}{queued}"
+
+
 def push_result(console: Console, r: Any) -> None:
     parts = [f"push: {r.sent} applied", f"{r.requests} write requests"]
     if r.failed:
@@ -173,15 +156,26 @@ def run_line(d: dict[str, Any]) -> str:
     )
 
 
+def runs(console: Console, listed: Sequence[Any], *, title: str = "runs with changes (newest first):") -> None:
+    """The runs a person typed that changed something (``autotag.runs``), one line each."""
+    if not listed:
+        return
+    console.print(title, markup=False)
+    for r in listed:
+        console.print(f"  {r.line()}", markup=False)
+
+
 def undo(console: Console, result: Any, *, applied: bool) -> None:
     verb = "reverted" if applied else "would revert"
+    if not applied:
+        runs(console, result.runs)
     console.print(f"run {result.undone_run}: {verb} {len(result.items)} change(s)")
     for it in result.items[:20]:
         console.print(f"  {it.kind:<12} {it.target:<40} {it.asset_id or ''}", markup=False)
     if len(result.items) > 20:
         console.print(f"  ... and {len(result.items) - 20} more")
     if not applied and result.items:
-        console.print("run again with --yes to apply")
+        console.print("run again with --yes to apply (--run ID to revert another run)")
     if result.push is not None:
         push_result(console, result.push)
 

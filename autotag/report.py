@@ -20,6 +20,7 @@ from sqlalchemy.exc import DBAPIError
 
 from autotag.plan import install_rules
 from autotag.progress_chart import progress_svg
+from autotag.runs import RunInfo, recent_runs
 from autotag.session import Session
 from immich_mirror.db.engine import translate_db_error
 from immich_mirror.db.migrate import open_db
@@ -123,10 +124,14 @@ def _rows(conn: Connection, sql: str) -> list[tuple[Any, ...]]:
 
 
 def progress_trend(conn: Connection) -> list[dict[str, Any]]:
-    """Unclassified and conflicts after each classify run (what its plan started from), oldest first."""
+    """Unclassified and conflicts after each run that classified (what its plan started from), oldest first.
+
+    Every run that classified (``classify``, ``run``, a ``watch`` cycle) keeps its counts in by_status."""
     trend = []
     for run_id, started, summary in _rows(
-        conn, "SELECT id, started_at, summary FROM runs WHERE command = 'classify' ORDER BY id"
+        conn,
+        "SELECT id, started_at, summary FROM runs WHERE json_extract(summary, '$.by_status') IS NOT NULL "
+        "ORDER BY id",
     ):
         data = json.loads(summary) if summary else {}
         statuses = data.get("by_status", {})
@@ -191,13 +196,20 @@ def write_report(session: Session, directory: Path) -> Sequence[Path]:
                 conn.execute(text(f"SELECT {', '.join(CHANGE_COLUMNS)} FROM changes ORDER BY id"))
             )
         stats = statistics(conn)
+        listed = recent_runs(conn)
     stats_path.write_text(json.dumps(stats, indent=2, sort_keys=True), encoding="utf-8")
-    summary_path.write_text(summary_text(stats), encoding="utf-8")
+    summary_path.write_text(summary_text(stats, listed), encoding="utf-8")
     chart_path.write_text(progress_svg(stats["trend"]), encoding="utf-8")
     return [changes_path, stats_path, summary_path, chart_path]
 
 
-def summary_text(stats: dict[str, Any]) -> str:
+def run_list(session: Session, limit: int = 10) -> list[RunInfo]:
+    """The newest runs that changed something, as ``undo`` lists them."""
+    with session.engine.connect() as conn:
+        return recent_runs(conn, limit=limit)
+
+
+def summary_text(stats: dict[str, Any], listed: Sequence[RunInfo] = ()) -> str:
     t = stats["totals"]
     lines = [
         f"assets in scope: {t.get('assets_in_scope', 0)}",
@@ -208,11 +220,8 @@ def summary_text(stats: dict[str, Any]) -> str:
         *[f"  {rule}: {n}" for rule, n in sorted(stats["by_rule"].items())],
         "largest classifying albums:",
         *[f"  {a['album']}: {a['assets']}" for a in stats["by_album"][:10]],
-        "changes per run:",
-        *[
-            f"  run {r['run']} ({r['command']}, {r['started_at']}): {r['changes']}"
-            for r in stats["changes_per_run"]
-        ],
+        "runs with changes (newest first; `autotag undo --run ID` reverts one):",
+        *[f"  {r.line()}" for r in listed],
     ]
     if stats["trend"]:
         first, last = stats["trend"][0], stats["trend"][-1]

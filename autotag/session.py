@@ -31,18 +31,14 @@ from autotag.plan import (
     plan_rows,
     plan_summary,
 )
+from autotag.progress import CLASSIFY, Progress, no_progress
 from autotag.push import Pusher, PushResult, PushSettings
+from autotag.runs import RunInfo, recent_runs
 from autotag.undo import choose_target, enqueue_undo, undo_items, why_nothing
 from immich_mirror.api.client import ImmichClient, open_client
 from immich_mirror.db.migrate import open_db
 from immich_mirror.errors import ConfigError, ImmichMirrorError
 from immich_mirror.sync.runner import SyncSummary, run_sync
-
-Progress = Callable[[str, int, int | None], None]
-
-
-def _quiet(_stage: str, _done: int, _total: int | None) -> None:
-    return None
 
 
 @dataclass
@@ -52,7 +48,7 @@ class Session:
     cfg: AutotagConfig
     db_path: Path
     client_factory: Callable[[], ImmichClient] | None = None
-    progress: Progress = _quiet
+    progress: Progress = no_progress
     should_stop: Callable[[], bool] = lambda: False
     sleep: Callable[[float], None] = time.sleep
     _client: ImmichClient | None = field(default=None, init=False)
@@ -101,6 +97,15 @@ class ClassifyResult:
     fingerprint: str = ""  # digest of the plan's changes (autotag.plan.plan_fingerprint)
     # The date changes grouped by the rule and family that produced them (autotag.features.dates)
     date_changes: list[dict[str, Any]] = field(default_factory=list)
+
+    def record(self) -> dict[str, Any]:
+        """What ``runs.summary`` keeps of it (the report's trend reads ``by_status``)."""
+        e = self.enqueued
+        return {
+            "enqueued": e.added if e else 0,
+            "cancelled": e.cancelled if e else 0,
+            "by_status": self.summary.statuses,
+        }
 
 
 @dataclass
@@ -153,6 +158,7 @@ def classify(
     skip_empty: bool = False,
     preview: int | None = 0,
     expect: str | None = None,
+    run_id: int | None = None,
 ) -> ClassifyResult:
     """Compile the rules into views, close the plan, and (unless dry) make the outbox equal to it.
 
@@ -160,8 +166,11 @@ def classify(
     run is started (``watch`` cycles that only saw their own writes come back). ``preview``: how many
     plan rows to return for display (None: all). ``expect``: the fingerprint of the plan a person
     reviewed; if the plan differs now, ``PlanChanged`` is raised before anything is queued.
+    ``run_id``: the run of the command that classifies as one of its steps (``run``), which records
+    it; by default ``classify`` is a run of its own.
     """
     engine = session.engine
+    session.progress(CLASSIFY, 0, None)  # no counts: a front end shows that it runs, and for how long
     apply_scope(session)  # exclude:/only: links -> scope tables, before the views read them
     install_rules(engine, session.cfg)
     with engine.begin() as conn:
@@ -180,16 +189,15 @@ def classify(
         if dry_run or (skip_empty and not summary.changes and not _live(conn)):
             conn.exec_driver_sql(f"DROP TABLE {PLAN_TABLE}")
             return ClassifyResult(summary, None, None, rows, rounds, problems, held, fingerprint, date_changes)
-        run_id = start_run(conn, "classify")
+        own_run = run_id is None
+        if run_id is None:
+            run_id = start_run(conn, "classify")
         enqueued = enqueue_plan(conn, run_id, source=PLAN_TABLE)
         conn.exec_driver_sql(f"DROP TABLE {PLAN_TABLE}")
-        finish_run(
-            conn,
-            run_id,
-            "ok",
-            {"enqueued": enqueued.added, "cancelled": enqueued.cancelled, "by_status": summary.statuses},
-        )
-    return ClassifyResult(summary, enqueued, run_id, rows, rounds, problems, held, fingerprint, date_changes)
+        result = ClassifyResult(summary, enqueued, run_id, rows, rounds, problems, held, fingerprint, date_changes)
+        if own_run:
+            finish_run(conn, run_id, "ok", result.record())
+    return result
 
 
 def push_settings(cfg: AutotagConfig) -> PushSettings:
@@ -205,6 +213,8 @@ def push_settings(cfg: AutotagConfig) -> PushSettings:
 def push(
     session: Session, *, command: str = "push", run_id: int | None = None, only_run: int | None = None
 ) -> PushResult:
+    """Drain the outbox. ``run_id``: the run of the command this push is a step of (it records it);
+    by default the push is a run of its own, named ``command``."""
     engine = session.engine
     own_run = run_id is None
     if run_id is None:
@@ -219,6 +229,7 @@ def push(
         should_stop=session.should_stop,
         progress=session.progress,
         only_run=only_run,
+        stage="undo" if command == "undo" else "push",
     )
     status = "failed"
     try:
@@ -231,12 +242,34 @@ def push(
                 finish_run(conn, run_id, status, pusher.result.as_dict())
 
 
-def run(session: Session, *, full: bool = False) -> RunResult:
-    """sync + classify + push: the everyday command."""
+PhaseEnd = Callable[[str, Any], None]
+
+
+def run(session: Session, *, full: bool = False, on_phase: PhaseEnd | None = None) -> RunResult:
+    """sync + classify + push: the everyday command, recorded as one run (the one ``undo`` offers).
+
+    ``on_phase(name, result)`` is called as each step ends (``sync``, ``classify``, ``push``), so a front
+    end can show each summary when it is known instead of all of them at the end.
+    """
     started = time.monotonic()
+    phase_end: PhaseEnd = on_phase or (lambda _name, _result: None)
     sync_summary = sync(session, full=full)
-    classified = classify(session, dry_run=False)
-    pushed = push(session, command="run", run_id=None)
+    phase_end("sync", sync_summary)
+    with session.engine.begin() as conn:
+        # Once the mirror is fresh: the sync records itself in sync_runs, and a sync that fails leaves
+        # no run without changes behind.
+        run_id = start_run(conn, "run")
+    status, record = "failed", {}
+    try:
+        classified = classify(session, dry_run=False, run_id=run_id)
+        record = classified.record()
+        phase_end("classify", classified)
+        pushed = push(session, command="run", run_id=run_id)
+        status = "interrupted" if pushed.interrupted else "ok"
+        record = {**record, **pushed.as_dict()}
+    finally:
+        with session.engine.begin() as conn:
+            finish_run(conn, run_id, status, record)
     if pushed.sent:
         # Album and tag changes of the organiser features can classify assets: count again after them.
         with session.engine.connect() as conn:
@@ -250,6 +283,7 @@ def run(session: Session, *, full: bool = False) -> RunResult:
         classified = dataclasses.replace(
             classified, summary=dataclasses.replace(classified.summary, statuses=statuses)
         )
+    phase_end("push", pushed)
     return RunResult(sync_summary, classified, pushed, time.monotonic() - started)
 
 
@@ -263,12 +297,16 @@ def _live(conn: Connection) -> int:
     return counts.get("pending", 0) + counts.get("failed", 0)
 
 
+RUNS_SHOWN = 10  # the runs ``undo`` lists before applying: the newest, which are the ones people undo
+
+
 @dataclass
 class UndoResult:
     undone_run: int
     items: list[Any]
     push: PushResult | None
     run_id: int | None = None  # the undo's own run (None: only shown)
+    runs: list[RunInfo] = field(default_factory=list)  # shown without --yes: what else could be undone
 
 
 def undo(session: Session, *, run_id: int | None, apply: bool) -> UndoResult:
@@ -278,8 +316,8 @@ def undo(session: Session, *, run_id: int | None, apply: bool) -> UndoResult:
         items = undo_items(conn, target)
         if not items:
             raise ImmichMirrorError(why_nothing(conn, target))
-    if not apply:
-        return UndoResult(target, items, None)
+        if not apply:
+            return UndoResult(target, items, None, runs=recent_runs(conn, limit=RUNS_SHOWN))
     with engine.begin() as conn:
         new_run = start_run(conn, "undo", undo_of=target)
         enqueue_undo(conn, new_run, target, items)

@@ -194,6 +194,7 @@ def sync_albums(ctx: SyncContext, since: datetime | None) -> None:
         for album_id, (album, _) in server.items()
         if album_id not in known or must_list(album, known[album_id][1], predicted.get(album_id, (0, None)), since)
     ]
+    ctx.progress("albums", 0, len(stale))
     for done, album in enumerate(stale, 1):
         sync_album_members(ctx, album)
         ctx.progress("albums", done, len(stale))

@@ -117,8 +117,13 @@ def _stamp_known(conn: Connection, ctx: SyncContext, page: dict[str, dict[str, A
     return missing
 
 
-def _walk(ctx: SyncContext, updated_after: datetime | None, *, with_exif: bool, reconcile: bool) -> int:
+def _walk(
+    ctx: SyncContext, updated_after: datetime | None, *, with_exif: bool, reconcile: bool, total: int | None = None
+) -> int:
+    """Walk the assets page by page; ``total``: how many the walk should see, when known (an estimate:
+    the progress reports it only while the walk has seen fewer, and ``sync_assets`` ends the stage)."""
     seen = 0
+    ctx.progress("assets", 0, total or None)
     pages = ctx.client.search_assets(
         visibility=None, with_deleted=True, updated_after=updated_after, with_exif=with_exif, size=1000
     )
@@ -126,7 +131,7 @@ def _walk(ctx: SyncContext, updated_after: datetime | None, *, with_exif: bool, 
         with ctx.engine.begin() as conn:
             write_page(conn, ctx, items, reconcile=reconcile)
         seen += len(items)
-        ctx.progress("assets", seen, None)
+        ctx.progress("assets", seen, total if total is not None and seen < total else None)
     return seen
 
 
@@ -248,7 +253,8 @@ def sync_assets(ctx: SyncContext, since: datetime | None, server_now: datetime) 
     with ctx.engine.connect() as conn:
         ctx.mirror_was_empty = conn.exec_driver_sql("SELECT 1 FROM assets LIMIT 1").first() is None
     before = _server_counts(ctx)
-    _walk(ctx, since, with_exif=True, reconcile=False)
+    # A walk of everything should see what the counts say; an incremental one cannot know in advance.
+    seen = _walk(ctx, since, with_exif=True, reconcile=False, total=sum(before) if since is None else None)
     if since is None:
         _delete_unseen(ctx)
         ctx.stats.reconciled = True
@@ -261,10 +267,11 @@ def sync_assets(ctx: SyncContext, since: datetime | None, server_now: datetime) 
         # walk saw and the server purged since would count as seen.
         with ctx.engine.begin() as conn:
             conn.exec_driver_sql("UPDATE assets SET synced_run = NULL WHERE synced_run = ?", (ctx.run_id,))
-        _walk(ctx, None, with_exif=False, reconcile=True)
+        seen = _walk(ctx, None, with_exif=False, reconcile=True, total=sum(after))
         _fill_exif(ctx)
         _delete_unseen(ctx)
         ctx.stats.reconciled = True
         before = after
     with ctx.engine.begin() as conn:
         set_state(conn, WATERMARK_KEY, iso_utc(server_now.isoformat()))
+    ctx.progress("assets", seen, seen)

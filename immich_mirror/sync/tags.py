@@ -152,6 +152,7 @@ def _drift(ctx: SyncContext, moved: set[str], children: dict[str, set[str]]) -> 
 def _matches(ctx: SyncContext, tags: list[Tag], updated_after: datetime | None) -> dict[str, set[str]]:
     """asset id -> ids of the tags whose search returned it."""
     matched: dict[str, set[str]] = defaultdict(set)
+    ctx.progress("tags", 0, len(tags))
     for done, tag in enumerate(tags, 1):
         for items in ctx.client.search_assets(
             visibility=None, with_deleted=True, tag_ids=[tag.id], updated_after=updated_after, with_exif=False
