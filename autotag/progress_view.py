@@ -86,7 +86,8 @@ class Phase:
         total = self.total or 0
         if self.stage == SPACING:
             left = max(0.0, (total - self.done) / 1000 - (now - self.updated))
-            return f"spacing writes so Immich keeps them ({about(left)}); {ADMIN_HINT}"
+            # In seconds, whatever its length: it is a countdown (at most push.settle_max_seconds).
+            return f"spacing writes so Immich keeps them (about {max(1, math.ceil(left))} s); {ADMIN_HINT}"
         left_s = self.left(now)
         eta = f", {about(left_s)}" if left_s is not None else ""
         return f"waiting for Immich to write the tags ({total - self.done} jobs queued{eta})"

@@ -1,0 +1,94 @@
+"""Run numbers a person recognises: one run per command typed, listed with its time and what it changed."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from autotag import session as ops
+from autotag.cli import main
+from autotag.runs import runs_with_changes
+from immich_mirror.fake.generate import generate_library
+from immich_mirror.fake.runner import running_fake_server
+from tests.helpers import fake_session
+
+UNKNOWN = "autotag_output_unknown"
+
+
+@pytest.fixture(autouse=True)
+def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    for name in ("IMMICH_URL", "IMMICH_INSTANCE_URL", "IMMICH_API_KEY", "AUTOTAG_CONFIG", "AUTOTAG_DB"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
+    return tmp_path
+
+
+def cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_first_run_is_run_1_and_undo_lists_what_each_run_changed(
+    isolated: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lib = generate_library(60, seed=4)
+    db = str(isolated / "m.db")
+    with running_fake_server(lib) as (url, key):
+        monkeypatch.setenv("IMMICH_URL", url)
+        monkeypatch.setenv("IMMICH_API_KEY", key)
+        code, _, err = cli(capsys, "--db", db, "run")
+        assert code == 0, err
+        changed = int(re.search(r"push: (\d+) applied", err).group(1))  # type: ignore[union-attr]
+        assert changed > 0
+
+        code, out, _ = cli(capsys, "--db", db, "undo")
+        assert code == 0
+        # The list first: the one run the person typed, as number 1, with its time and its changes by name.
+        listed = re.search(
+            rf"^  run 1  \d{{4}}-\d\d-\d\d \d\d:\d\d  run: {changed} change\(s\): {UNKNOWN} \+\d+", out, re.M
+        )
+        assert listed, out
+        assert "run 2" not in out
+        assert f"run 1: would revert {changed} change(s)" in out
+
+        assert cli(capsys, "--db", db, "undo", "--yes")[0] == 0
+        code, out, _ = cli(capsys, "--db", db, "report", str(isolated / "report"))
+    assert code == 0
+    assert re.search(rf"^  run 2  .*  undo of run 1: {changed} change\(s\): {UNKNOWN} -\d+", out, re.M), out
+    assert re.search(r"^  run 1  .*\(undone by run 2\)$", out, re.M), out
+    summary = (isolated / "report" / "summary.txt").read_text()
+    assert "  run 2  " in summary and "  run 1  " in summary
+
+
+def test_a_run_is_one_run_row_holding_its_classify_counts(tmp_path: Path) -> None:
+    lib = generate_library(60, seed=5)
+    session = fake_session(lib, tmp_path / "m.db")
+    result = ops.run(session)
+    with session.engine.connect() as conn:
+        rows = conn.execute(text("SELECT id, command, status, summary FROM runs")).all()
+        listed = runs_with_changes(conn)
+    assert [(r.id, r.command, r.status) for r in rows] == [(1, "run", "ok")]
+    assert '"by_status"' in rows[0].summary and '"sent"' in rows[0].summary
+    assert [r.id for r in listed] == [1]
+    # One truth for counts: the list says what undo would revert, and what the push applied.
+    assert listed[0].changes == result.push.sent == len(ops.undo(session, run_id=None, apply=False).items)
+    session.close()
+
+
+def test_run_reports_each_step_when_it_ends(tmp_path: Path) -> None:
+    lib = generate_library(60, seed=6)
+    session = fake_session(lib, tmp_path / "m.db")
+    seen: list[tuple[str, str]] = []
+    session.progress = lambda stage, _done, _total: seen.append(("progress", stage))
+    ops.run(session, on_phase=lambda name, _result: seen.append(("end", name)))
+    ends = [i for i, (what, _) in enumerate(seen) if what == "end"]
+    assert [seen[i][1] for i in ends] == ["sync", "classify", "push"]
+    stages_before = {seen[i][1]: {s for what, s in seen[:i] if what == "progress"} for i in ends}
+    assert "push" not in stages_before["sync"] and "classify" not in stages_before["sync"]
+    assert "push" not in stages_before["classify"] and "classify" in stages_before["classify"]
+    session.close()
