@@ -553,7 +553,11 @@ def main(argv: list[str] | None = None) -> int:
         code = _report_unexpected(exc, debug)
     finally:
         if state.view is not None:
-            state.view.close()
+            # A failed command's unfinished phase gets no line: the error says where it stopped.
+            if code in (0, 4):
+                state.view.close()
+            else:
+                state.view.discard()
             state.view = None
         if state.session is not None:
             state.session.close()

@@ -172,6 +172,13 @@ class ProgressView:
 
     close = end
 
+    def discard(self) -> None:
+        """The command failed: erase the live line and say nothing of a phase that did not finish."""
+        self.phase = None
+        if self._display is not None:
+            self._display.stop()
+            self._display = None
+
     # -------------------------------------------------------------- terminal
     def _show(self) -> None:
         if self._display is None:

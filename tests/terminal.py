@@ -20,6 +20,12 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+# The lines a command writes on stderr off a terminal as its phases end (autotag/progress_view.py) and
+# as its steps end (sync, classify, push summaries): what precedes an error line in a log.
+PROGRESS_LINE = re.compile(
+    r"^(sync \w+: |sync \(|classify: |push: |undo: |verify: |waiting for Immich |spacing writes )"
+)
+
 # CSI sequences (cursor moves, erase, colours) and the carriage returns a live display redraws with.
 _CONTROL = re.compile(rb"\x1b\[[0-9;?]*[ -/]*[@-~]|\r")
 
