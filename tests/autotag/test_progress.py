@@ -167,3 +167,23 @@ def test_quiet_shows_nothing(log_view: tuple[ProgressView, Clock, Console]) -> N
     view("push", 10, 10)
     view.close()
     assert console.export_text() == ""
+
+
+def test_the_service_log_in_the_docs_is_what_the_tool_writes() -> None:
+    """Every line of docs/watch.md's log examples has the shape a line of the tool has."""
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "watch.md").read_text(encoding="utf-8")
+    section = doc.split("### What its log looks like", 1)[1].split("\n## ", 1)[0]
+    shown = [ln for block in re.findall(r"```console\n(.*?)```", section, re.S) for ln in block.splitlines()]
+    shapes = [
+        r"watching \S+ every \d+ s \(Ctrl-C to stop\)",
+        r"sync (assets|albums|tags): \d+/\d+ \1 in [\d.]+ s( \(\d+/s\))?",
+        r"push: \d+/\d+ changes in [\d.]+ s( \(\d+/s\))?",
+        r"verify: \d+/\d+ assets read back in [\d.]+ s( \(\d+/s\))?",
+        r"waiting for Immich to write the tags \(\d+ jobs queued(, about \d+ (s|min))?\)",
+        r"spacing writes so Immich keeps them \(about \d+ s\); an admin key lets autotag watch Immich's queues "
+        r"instead",
+        r"cycle \d+: unclassified \d+, conflicts \d+, changes \d+, [\d.]+ s( \(nothing new\))?",
+    ]
+    assert len(shown) >= 10
+    for line in shown:
+        assert any(re.fullmatch(shape, line) for shape in shapes), line
