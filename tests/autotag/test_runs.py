@@ -10,7 +10,7 @@ from sqlalchemy import text
 
 from autotag import session as ops
 from autotag.cli import main
-from autotag.runs import runs_with_changes
+from autotag.runs import recent_runs
 from immich_mirror.fake.generate import generate_library
 from immich_mirror.fake.runner import running_fake_server
 from tests.helpers import fake_session
@@ -71,7 +71,7 @@ def test_a_run_is_one_run_row_holding_its_classify_counts(tmp_path: Path) -> Non
     result = ops.run(session)
     with session.engine.connect() as conn:
         rows = conn.execute(text("SELECT id, command, status, summary FROM runs")).all()
-        listed = runs_with_changes(conn)
+        listed = recent_runs(conn)
     assert [(r.id, r.command, r.status) for r in rows] == [(1, "run", "ok")]
     assert '"by_status"' in rows[0].summary and '"sent"' in rows[0].summary
     assert [r.id for r in listed] == [1]

@@ -111,4 +111,6 @@ def test_an_undo_that_could_not_revert_everything_exits_non_zero(
         _out, err = capsys.readouterr()
     assert code == 1
     last = [line for line in err.splitlines() if line.strip()][-1]
-    assert last.startswith("error: run 2 is only partly undone: 8 could not be reverted (see `autotag sql"), err
+    # The first `run` is run 1 (one run per command typed), its undo run 2.
+    assert last.startswith("error: run 1 is only partly undone: 8 could not be reverted (see `autotag sql"), err
+    assert "WHERE run_id = 2 " in last
