@@ -15,6 +15,8 @@ from sqlalchemy import Connection, text
 
 from autotag.undo import undone_by
 
+CREATIONS = ("tag_create", "album_create")  # not changes to assets: listed apart, not counted
+
 
 @dataclass(frozen=True)
 class Effect:
@@ -52,7 +54,8 @@ class RunInfo:
 
     @property
     def changes(self) -> int:
-        return sum(e.count for e in self.effects)
+        """Changes to assets (what the push reported applied); the tags and albums it created aside."""
+        return sum(e.count for e in self.effects if e.kind not in CREATIONS)
 
     def when(self) -> str:
         """The start time in the local time zone, to the minute: what the person saw on their clock."""
@@ -63,9 +66,13 @@ class RunInfo:
 
     def line(self) -> str:
         what = f"undo of run {self.undo_of}" if self.command == "undo" and self.undo_of else self.command
-        effects = ", ".join(e.describe() for e in self.effects[:4])
-        if len(self.effects) > 4:
-            effects += f", ... ({len(self.effects) - 4} more)"
+        changed = [e for e in self.effects if e.kind not in CREATIONS]
+        effects = ", ".join(e.describe() for e in changed[:4])
+        if len(changed) > 4:
+            effects += f", ... ({len(changed) - 4} more)"
+        created = [e.describe() for e in self.effects if e.kind in CREATIONS]
+        if created:
+            effects += "; " + ", ".join(created)
         notes = []
         if self.status not in ("ok", "running"):
             notes.append(self.status)
@@ -107,7 +114,7 @@ def _effects(conn: Connection, run_ids: Sequence[int]) -> dict[int, list[Effect]
     rows = conn.execute(
         text(
             "SELECT c.run_id, c.kind, c.target, "
-            "coalesce(al.name, t.value, CASE WHEN c.kind = 'tag_create' THEN json_extract(c.after, '$') END, "
+            "coalesce(al.name, t.value, CASE WHEN c.kind = 'tag_create' THEN c.after END, "
             "c.target) AS name, count(DISTINCT coalesce(c.asset_id, '')) AS n FROM changes c "
             "LEFT JOIN albums al ON al.id = c.target AND c.kind IN ('album_add', 'album_remove', 'album_create') "
             "LEFT JOIN tags t ON t.id = c.target AND c.kind = 'tag_create' "
