@@ -27,20 +27,24 @@ _CONTROL = re.compile(rb"\x1b\[[0-9;?]*[ -/]*[@-~]")
 
 
 def stills(capture: Capture) -> tuple[float, float]:
-    """(longest time the progress numbers did not change, time of the first number)."""
+    """(longest time the progress numbers did not change once the first one showed, when it showed).
+
+    Before the first number the command starts up (Python imports, opening the mirror, the server's
+    version, user and counts): that time is reported on its own."""
     last_state: bytes | None = None
-    last_change = 0.0
+    last_change: float | None = None
     first: float | None = None
     longest = 0.0
     for at, data in capture.chunks:
         found = _STATE.findall(_CONTROL.sub(b"", data))
         if not found or found[-1] == last_state:
             continue
-        first = at if first is None else first
-        longest = max(longest, at - last_change)
+        if first is None:
+            first = at
+        if last_change is not None:
+            longest = max(longest, at - last_change)
         last_state, last_change = found[-1], at
-    longest = max(longest, capture.seconds - last_change)
-    return longest, first or capture.seconds
+    return longest, first if first is not None else capture.seconds
 
 
 def main() -> None:
@@ -62,7 +66,7 @@ def main() -> None:
     text = capture.text()
     pushes = sorted({int(n) for n in re.findall(r"(\d+)/\d+ changes", text)})
     print(f"exit {capture.returncode}, {capture.seconds:.1f} s in all, first number on screen after {first:.1f} s")
-    print(f"longest time the progress numbers stood still: {longest:.1f} s")
+    print(f"longest time the progress numbers then stood still: {longest:.1f} s")
     print(f"push counts shown: {len(pushes)} distinct ({pushes[:3]} ... {pushes[-2:]})")
     for line in capture.lines():
         if re.match(r"(sync \(|classify: |push: \d+ applied|unclassified )", line):
