@@ -11,7 +11,8 @@ plain tables that the views join:
   pattern of a param that matches a key wins. ``<table>_scan`` remembers the text each key was derived
   from, so a refresh derives only new and changed rows (cost follows change); other patterns derive
   everything again.
-- ``zone_offsets`` (``autotag.zones``): the UTC offset of every zone the mirror's assets use.
+- ``zone_offsets`` (``autotag.zones``): the UTC offset of every zone the mirror's assets use, kept
+  while a view reads it (through ``zones.zoned_iso_sql``).
 
 ``refresh`` runs wherever autotag writes what these read: when the views are installed (classify, run,
 ``sql``, report), at the end of a sync, after the pusher created an album, and inside the plan's
@@ -196,13 +197,19 @@ def _refresh_one(conn: Connection, d: Derived) -> None:
         conn.exec_driver_sql("DROP TABLE IF EXISTS temp.derived_new")
 
 
-def refresh(conn: Connection, *, reads: Iterable[str] = ("albums", "assets")) -> None:
+def refresh(
+    conn: Connection, *, reads: Iterable[str] = ("albums", "assets"), views: Iterable[str] | None = None
+) -> None:
     """Bring every derived table up to date with the mirror and the installed config (in ``conn``'s
-    transaction); ``reads`` limits it to derivations over those mirror tables."""
+    transaction); ``reads`` limits it to derivations over those mirror tables. ``views``: the SQL of the
+    views about to be installed (default: those installed), so that what no view reads is not computed."""
     ensure_tables(conn)
     which = set(reads)
     for d in DERIVED:
         if d.reads in which:
             _refresh_one(conn, d)
-    if "assets" in which and _exists(conn, "feature_settings"):
+    if views is None:
+        views = (str(sql) for (sql,) in conn.exec_driver_sql("SELECT sql FROM sqlite_master WHERE type = 'view'"))
+    wants_zones = any(zones.TABLE in sql for sql in views)
+    if "assets" in which and wants_zones and _exists(conn, "feature_settings"):
         zones.refresh(conn, (z for (z,) in conn.exec_driver_sql(ZONES_SQL)))

@@ -86,8 +86,6 @@ def install_rules(engine: Engine, cfg: AutotagConfig, *, extra: Sequence[PlanSou
         for source in sources:
             if source.prepare is not None:
                 source.prepare(conn)
-        # What the views need that SQL cannot compute (regex matches, ...), for the config just written.
-        derived.refresh(conn)
         views = rule_views(cfg)
         for source in sources:
             views.update(source.views)
@@ -95,6 +93,8 @@ def install_rules(engine: Engine, cfg: AutotagConfig, *, extra: Sequence[PlanSou
         views[PROPOSED_VIEW] = filtered(plan_view_sql(sources))
         views["plan"] = PLAN_VIEW
         views["excluded_targets"] = excluded_targets_sql(cfg)
+        # What the views need that SQL cannot compute (regex matches, ...), for the config just written.
+        derived.refresh(conn, views=views.values())
         # Dropped in reverse first: SQLite checks a view's dependencies when it is recreated.
         for name in reversed(list(views)):
             conn.exec_driver_sql(f'DROP VIEW IF EXISTS "{name}"')

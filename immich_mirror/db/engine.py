@@ -58,7 +58,7 @@ def date_from_match(match: re.Match[str]) -> str | None:
 
 
 def sql_regexp_date(pattern: str | None, value: object) -> str | None:
-    """``regexp_date(pattern, value)``: ``date_from_match`` of the first match, or NULL."""
+    """``date_from_match`` of the first match of ``pattern`` in ``value``, or None."""
     if pattern is None or value is None:
         return None
     match = _compiled(pattern).search(str(value))
@@ -69,8 +69,6 @@ FUNCTIONS = {
     # For users' own SQL (`autotag sql`, a rule's `sql:`): no view of ours may call these, since other
     # SQLite clients lack them (autotag.derived computes what the views need instead).
     "regexp": sql_regexp,
-    # Used while autotag writes (date repair reads dates out of names once per asset), never by a view.
-    "regexp_date": sql_regexp_date,
 }
 
 

@@ -136,13 +136,20 @@ def test_zone_offsets_in_sql_agree_with_python(zone: str | None) -> None:
         assert got[2] == "2019-03-31T02:30:00+01:00" and got[6] == "2019-10-27T02:30:00+02:00"
 
 
-def test_zones_the_assets_use_are_kept_while_date_repair_is_on(m: Mirror) -> None:
+def test_zones_are_kept_while_a_view_does_zone_arithmetic(m: Mirror) -> None:
     m.asset("a")
     m.sql("UPDATE assets SET time_zone = 'Europe/Lisbon' WHERE id = 'a'")
-    m.install()
-    assert plain(m, "SELECT count(*) FROM zone_offsets") == [(0,)]  # date repair off: nothing to compute
     m.install({"dates": {"enabled": True, "default_time_zone": "UTC+3"}})
+    assert plain(m, "SELECT count(*) FROM zone_offsets") == [(0,)]  # no view reads it: nothing computed
+    view = f"SELECT a.id, {zones.zoned_iso_sql('a.local_date_time', 'a.time_zone')} AS iso FROM assets AS a"
+    with m.engine.begin() as conn:
+        derived.refresh(conn, views=[view])
     assert {z for (z,) in plain(m, "SELECT DISTINCT zone FROM zone_offsets")} == {"Europe/Lisbon", "UTC+3"}
+    m.install()  # date repair off: no zone is needed any more, none is computed
+    m.sql("UPDATE assets SET time_zone = 'Asia/Tokyo' WHERE id = 'a'")
+    with m.engine.begin() as conn:
+        derived.refresh(conn, views=[view])
+    assert "Asia/Tokyo" not in {z for (z,) in plain(m, "SELECT DISTINCT zone FROM zone_offsets")}
 
 
 def test_a_derived_table_deleted_by_hand_is_derived_again(m: Mirror) -> None:
