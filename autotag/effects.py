@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import Engine
 
 from autotag.outbox import OutboxRow, live_rows
+from autotag.zones import kept_zone
 from immich_mirror.sync.rows import iso_utc
 
 
@@ -55,7 +56,7 @@ def apply_to_mirror(conn: Any, rows: Sequence[OutboxRow], tag_ids: dict[str, str
     if album_removes:
         conn.exec_driver_sql("DELETE FROM album_assets WHERE album_id = ? AND asset_id = ?", album_removes)
     dates = [
-        (iso_utc(r.payload["dateTimeOriginal"]), r.payload.get("timeZone"), r.asset_id)
+        (iso_utc(r.payload["dateTimeOriginal"]), kept_zone(r.payload["dateTimeOriginal"]), r.asset_id)
         for r in rows
         if r.kind == "set_date" and r.payload and r.payload.get("dateTimeOriginal")
     ]
@@ -63,9 +64,9 @@ def apply_to_mirror(conn: Any, rows: Sequence[OutboxRow], tag_ids: dict[str, str
         # The EXIF date only, in the sync's UTC form: that is all Immich changes at once. Its timeline
         # date (localDateTime) follows after its jobs; until then the date features read the wall
         # clock sent from ``date_pushed`` (autotag/features/common.py), which the next sync cannot undo.
-        conn.exec_driver_sql(
-            "UPDATE assets SET date_time_original = ?, time_zone = COALESCE(?, time_zone) WHERE id = ?", dates
-        )
+        # The zone is the offset label Immich keeps after its jobs, never the name sent (see kept_zone).
+        conn.exec_driver_sql("UPDATE assets SET date_time_original = ?, time_zone = ? WHERE id = ?", dates)
+
 
 
 def describe_pending(engine: Engine, chunk_size: int = 1000) -> list[str]:

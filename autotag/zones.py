@@ -131,3 +131,38 @@ def zoned_iso_sql(local: str, zone: str) -> str:
         f"({wall} || coalesce((SELECT z.utc_offset FROM {TABLE} AS z WHERE z.zone = {zone} "
         f"AND z.wall_from <= {wall} ORDER BY z.wall_from DESC LIMIT 1), '+00:00'))"
     )
+
+
+# What Immich keeps of a zone. It stores a ``timeZone`` name sent with a date (``Europe/Berlin``) only
+# until its jobs re-read the date from the sidecar, which holds an offset: v2.7.5 and v3.1.0 then keep
+# the label ``UTC+2`` (summer) or ``UTC+1`` (winter), never the name (recorded:
+# assets_bulk_put_dateTimeRelative_effect). So what the tool can know it kept is the instant and the
+# offset, and that is what it compares.
+def kept_zone(sent: str) -> str | None:
+    """The zone Immich keeps for a ``dateTimeOriginal`` sent with an offset: its label (``UTC+2``)."""
+    try:
+        offset = datetime.fromisoformat(sent.replace("Z", "+00:00")).utcoffset()
+    except ValueError:
+        return None
+    if offset is None:
+        return None
+    minutes = int(offset.total_seconds() // 60)
+    hours, rest = divmod(abs(minutes), 60)
+    return f"UTC{'-' if minutes < 0 else '+'}{hours}" + (f":{rest:02d}" if rest else "")
+
+
+def label_offset_sql(zone: str) -> str:
+    """SQL: the offset (``+02:00``) of Immich's label ``zone`` (``UTC+2``, ``UTC-5:30``), NULL for any
+    other value (an IANA name, NULL). ``zone`` is an SQL expression of code; it is repeated."""
+    colon = f"instr({zone}, ':')"
+    return (
+        f"(CASE WHEN {zone} GLOB 'UTC[+-][0-9]*' THEN substr({zone}, 4, 1) || printf('%02d:%02d', "
+        f"CAST(substr({zone}, 5, CASE WHEN {colon} > 0 THEN {colon} - 5 ELSE 9 END) AS INTEGER), "
+        f"CASE WHEN {colon} > 0 THEN CAST(substr({zone}, {colon} + 1) AS INTEGER) ELSE 0 END) END)"
+    )
+
+
+def offset_kept_sql(zone: str, sent: str) -> str:
+    """SQL: true unless the server's ``zone`` is a label whose offset differs from that of the ISO
+    date ``sent`` (a name means its jobs have not re-read the date yet: nothing to compare)."""
+    return f"coalesce({label_offset_sql(zone)} = substr({sent}, 20), 1)"

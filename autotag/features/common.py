@@ -10,6 +10,8 @@ from collections.abc import Mapping
 
 from sqlalchemy import Connection, text
 
+from autotag.zones import offset_kept_sql
+
 SETTINGS_TABLE = "feature_settings"
 
 FEATURE_TABLES: dict[str, str] = {
@@ -33,19 +35,21 @@ FEATURE_TABLES: dict[str, str] = {
 }
 
 
-# An asset's wall-clock time as the date features read it. Immich moves ``localDateTime`` only after
-# its jobs (seconds, or an hour behind a big push), and a sync in between reads the old one; so where
-# the mirror's EXIF date is the instant the tool last sent for that asset (``date_pushed``), the sent
-# wall clock holds.
 # Tables of earlier versions, dropped at install.
 LEGACY_TABLES = ("date_patterns", "date_ignored_days", "date_scan", "date_name_candidates")
 
 
+# An asset's wall-clock time as the date features read it. Immich moves ``localDateTime`` only after
+# its jobs (seconds, or an hour behind a big push), and a sync in between reads the old one; so where
+# the mirror's EXIF date is the instant the tool last sent for that asset (``date_pushed``), and the
+# server's zone has that offset (it keeps a label such as ``UTC+2``, not the name sent: autotag/zones.py),
+# the sent wall clock holds. A server that kept the instant at another offset is read as it is.
 def local_of(asset: str, pushed: str) -> str:
     """The wall clock of ``asset`` (an ``assets`` alias), given ``pushed``, its ``date_pushed`` row
     (LEFT JOINed by the caller: joining a view that holds the LEFT JOIN made SQLite rescan it per row)."""
     return (
         f"CASE WHEN {pushed}.iso IS NOT NULL AND datetime({pushed}.iso) = datetime({asset}.date_time_original) "
+        f"AND {offset_kept_sql(f'{asset}.time_zone', f'{pushed}.iso')} "
         f"THEN substr({pushed}.iso, 1, 19) "
         f"ELSE replace(substr(coalesce({asset}.local_date_time, {asset}.date_time_original), 1, 19), ' ', 'T') END"
     )

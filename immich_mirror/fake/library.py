@@ -230,7 +230,12 @@ class FakeLibrary(TagStore):
         time_zone: str | None = None,
         relative_minutes: int | None = None,
     ) -> None:
-        """Edit the EXIF date as `PUT /assets` does: EXIF at once, timeline dates after the jobs."""
+        """Edit the EXIF date as `PUT /assets` does: EXIF at once, timeline dates after the jobs.
+
+        The zone is kept as sent at once (the server writes the request's `timeZone` into the EXIF
+        row), and after the jobs as the fixed-offset label the metadata extraction reads back from the
+        sidecar: `Europe/Berlin` becomes `UTC+2` in summer and `UTC+1` in winter (recorded on v2.7.5 and
+        v3.1.0: assets_bulk_put_dateTimeRelative_effect); an IANA name is never kept."""
         with self.lock:
             for aid in ids:
                 asset = self.assets.get(aid)
@@ -243,7 +248,7 @@ class FakeLibrary(TagStore):
                     base = base + timedelta(minutes=relative_minutes)
                 asset.date_time_original = base
                 if time_zone is not None:
-                    asset.time_zone = offset_label(zone_offset(base, time_zone))
+                    asset.time_zone = time_zone
                 self._queue(aid, "metadata", partial(self._apply_exif_dates, asset))
             self._changed()
 
@@ -265,6 +270,8 @@ class FakeLibrary(TagStore):
     def _apply_exif_dates(self, asset: FakeAsset) -> None:
         if asset.date_time_original is None:
             return
+        if asset.time_zone and not asset.time_zone.startswith("UTC"):
+            asset.time_zone = offset_label(zone_offset(asset.date_time_original, asset.time_zone))
         asset.file_created_at = asset.date_time_original
         asset.local_date_time = local_of(asset.date_time_original, asset.time_zone)
         asset.updated_at = self.clock.tick()
