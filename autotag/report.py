@@ -163,7 +163,9 @@ def statistics(conn: Connection) -> dict[str, Any]:
         for r, c, t, n in _rows(
             conn,
             "SELECT runs.id, runs.command, runs.started_at, COUNT(changes.id) FROM runs "
+            # changes to assets, as the run counted them: an album or tag created on the way is no change
             "LEFT JOIN changes ON changes.run_id = runs.id AND changes.after IS NOT NULL "
+            "AND changes.asset_id IS NOT NULL "
             "GROUP BY runs.id ORDER BY runs.id",
         )
     ]
