@@ -21,6 +21,7 @@ FEATURE_TABLES: dict[str, str] = {
     "date_found": "asset_id TEXT NOT NULL, slot TEXT NOT NULL, family TEXT NOT NULL, value TEXT NOT NULL, "
     "precision TEXT NOT NULL, instant INTEGER NOT NULL, PRIMARY KEY (asset_id, slot)",
     "date_found_scan": "asset_id TEXT PRIMARY KEY, sig TEXT NOT NULL",
+    "date_eval": "asset_id TEXT PRIMARY KEY, sig TEXT NOT NULL",
     "date_decisions": "asset_id TEXT PRIMARY KEY, rule TEXT NOT NULL, family TEXT NOT NULL, detail TEXT NOT NULL, "
     "old_local TEXT NOT NULL, old_iso TEXT NOT NULL, old_time_zone TEXT, new_local TEXT NOT NULL, "
     "new_iso TEXT NOT NULL, time_zone TEXT, old_credible INTEGER NOT NULL, payload TEXT NOT NULL, "

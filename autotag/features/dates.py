@@ -98,6 +98,13 @@ def _scan(conn: Connection, cfg: AutotagConfig) -> None:
 def _instant(value: str | None) -> datetime | None:
     if not value:
         return None
+    v = str(value)
+    if len(v) == 24 and v[-1] == "Z" and v[10] == "T":  # the mirror's form: 2019-04-12T13:30:00.000Z
+        try:
+            return datetime(int(v[0:4]), int(v[5:7]), int(v[8:10]), int(v[11:13]), int(v[14:16]), int(v[17:19]),
+                            tzinfo=UTC)
+        except ValueError:
+            return None
     try:
         when = datetime.fromisoformat(str(value).replace("Z", "+00:00").replace(" ", "T"))
     except ValueError:
@@ -111,11 +118,14 @@ class _Origin:
     written: frozenset[datetime]  # every instant the tool sent for it
 
 
-def _origins(conn: Connection) -> dict[str, _Origin]:
+def _origins(conn: Connection, ids: str) -> dict[str, _Origin]:
+    """The origin of each asset of ``ids`` (a JSON list) the tool re-dated."""
     firsts: dict[str, dict[str, Any]] = {}
     written: dict[str, set[datetime]] = defaultdict(set)
     rows = conn.exec_driver_sql(
-        "SELECT asset_id, payload, before FROM outbox WHERE kind = 'set_date' AND asset_id IS NOT NULL ORDER BY id"
+        "SELECT asset_id, payload, before FROM outbox WHERE kind = 'set_date' AND asset_id IN "
+        "(SELECT asset_id FROM temp.date_written WHERE asset_id IN (SELECT value FROM json_each(?))) ORDER BY id",
+        (ids,),
     )
     for asset_id, payload, before in rows:
         sent = _instant((json.loads(payload) or {}).get("dateTimeOriginal")) if payload else None
@@ -229,33 +239,125 @@ def _reason(a: _Asset, c: Candidate, new_local: str, new_iso: str, old_credible:
             f"from {c.detail}; {why}")
 
 
-def _decisions(conn: Connection, cfg: AutotagConfig) -> list[dict[str, Any]]:
-    scope = f"SELECT asset_id FROM ({SCOPE_ASSETS})"
-    rows = conn.execute(text(
-        "SELECT a.id, a.original_file_name, a.original_path, a.date_time_original, a.time_zone, "
-        "a.local_date_time, a.file_modified_at, a.created_at, a.duplicate_id, "
-        "json_extract(a.raw, '$.exifInfo.make') AS make, json_extract(a.raw, '$.exifInfo.model') AS model "
-        f"FROM assets AS a WHERE a.id IN ({scope}) "
-        "AND coalesce(a.local_date_time, a.date_time_original) IS NOT NULL AND (a.duplicate_id IS NOT NULL "
-        "OR EXISTS (SELECT 1 FROM date_found AS f WHERE f.asset_id = a.id))"
-    )).all()
+# Which assets the policy must see, decided in SQL so that a library of camera photos costs little:
+# those with something to read (a dated name or folder, a duplicate group) whose date may be replaced
+# (dated by the file: the EXIF date is the file's time, to the second, and no camera make or model; not
+# credible; or re-dated by the tool before) are *targets*; the in-scope members of their duplicate
+# groups are *sources*. Each has a signature of everything its decision reads (the config's digest, its
+# dates, zone, name, path, group, the tool's last write to it); a target is evaluated again only when
+# its signature or one of its group's changed (``date_eval`` keeps the signatures, ``date_decisions``
+# the decisions), so a rerun costs what changed.
+_SIG = (
+    ":cfg || '|' || coalesce(a.date_time_original, '') || '|' || coalesce(a.time_zone, '') || '|' "
+    "|| coalesce(a.local_date_time, '') || '|' || coalesce(a.file_modified_at, '') || '|' "
+    "|| coalesce(a.created_at, '') || '|' || coalesce(a.duplicate_id, '') || '|' "
+    "|| coalesce(a.original_file_name, '') || '|' || coalesce(a.original_path, '') || '|' "
+    "|| coalesce((SELECT w.m FROM temp.date_written AS w WHERE w.asset_id = a.id), '')"
+)
+_HAS_DATE = "coalesce(a.local_date_time, a.date_time_original) IS NOT NULL"
+_SEEN = """
+CREATE TEMP TABLE date_seen AS
+WITH scope AS MATERIALIZED (SELECT asset_id FROM ({scope})),
+targets AS MATERIALIZED (
+    SELECT a.id FROM assets AS a
+    WHERE a.id IN (SELECT asset_id FROM scope) AND {has_date}
+      AND (a.duplicate_id IS NOT NULL OR EXISTS (SELECT 1 FROM date_found AS f WHERE f.asset_id = a.id))
+      AND (:all = 1
+           OR a.date_time_original IS NULL
+           OR (substr(a.date_time_original, 1, 19) = substr(a.file_modified_at, 1, 19)
+               AND json_extract(a.raw, '$.exifInfo.make') IS NULL AND json_extract(a.raw, '$.exifInfo.model') IS NULL)
+           OR substr(coalesce(a.local_date_time, a.date_time_original), 1, 10) NOT BETWEEN :min_date AND :today
+           OR substr(coalesce(a.local_date_time, a.date_time_original), 1, 10) IN ({ignored})
+           OR a.id IN (SELECT asset_id FROM temp.date_written))
+)
+SELECT a.id AS id, a.duplicate_id AS duplicate_id, a.id IN (SELECT id FROM targets) AS target, {sig} AS sig
+FROM assets AS a
+WHERE a.id IN (SELECT id FROM targets)
+   OR (a.duplicate_id IN (SELECT duplicate_id FROM assets WHERE id IN (SELECT id FROM targets))
+       AND a.id IN (SELECT asset_id FROM scope) AND {has_date})
+"""
+_DIRTY = """
+CREATE TEMP TABLE date_dirty AS
+WITH changed AS (SELECT s.id, s.duplicate_id FROM temp.date_seen AS s LEFT JOIN date_eval AS e ON e.asset_id = s.id
+                 WHERE e.sig IS NOT s.sig)
+SELECT s.id AS id, s.target AS target FROM temp.date_seen AS s
+WHERE s.id IN (SELECT id FROM changed)
+   OR s.duplicate_id IN (SELECT duplicate_id FROM changed WHERE duplicate_id IS NOT NULL)
+"""
+
+
+@dataclass(frozen=True)
+class _Row:
+    id: str
+    original_file_name: str | None
+    original_path: str | None
+    date_time_original: str | None
+    time_zone: str | None
+    local_date_time: str | None
+    file_modified_at: str | None
+    created_at: str | None
+    duplicate_id: str | None
+    make: str | None
+    model: str | None
+    target: int
+
+
+def _config_digest(cfg: AutotagConfig) -> str:
+    settings = cfg.dates.model_dump(mode="json", exclude={"enabled"})
+    return hashlib.sha1(json.dumps([PARSER_VERSION, settings], sort_keys=True).encode()).hexdigest()[:16]
+
+
+def _mark_dirty(conn: Connection, cfg: AutotagConfig, policy: Policy) -> None:
+    """``temp.date_seen`` (targets and sources with their signatures), ``temp.date_dirty`` (those to
+    evaluate again); decisions of assets that are no targets any more are dropped."""
+    for table in ("date_written", "date_seen", "date_dirty"):
+        conn.exec_driver_sql(f"DROP TABLE IF EXISTS temp.{table}")
+    conn.exec_driver_sql(
+        "CREATE TEMP TABLE date_written AS SELECT asset_id, max(id) AS m FROM outbox "
+        "WHERE kind = 'set_date' AND asset_id IS NOT NULL GROUP BY asset_id"
+    )
+    conn.exec_driver_sql("CREATE UNIQUE INDEX temp.date_written_asset ON date_written (asset_id)")
+    ignored = sorted(policy.ignore_dates)
+    sql = _SEEN.format(scope=f"SELECT asset_id FROM ({SCOPE_ASSETS})", has_date=_HAS_DATE, sig=_SIG,
+                       ignored=", ".join(f":i{n}" for n in range(len(ignored))) or "NULL")
+    params = {"all": int(cfg.dates.override_metadata), "min_date": policy.min_date, "today": policy.today,
+              "cfg": _config_digest(cfg), **{f"i{n}": d for n, d in enumerate(ignored)}}
+    conn.execute(text(sql), params)
+    conn.exec_driver_sql("CREATE UNIQUE INDEX temp.date_seen_id ON date_seen (id)")
+    conn.exec_driver_sql(_DIRTY)
+    conn.exec_driver_sql("DELETE FROM date_decisions WHERE asset_id NOT IN "
+                         "(SELECT id FROM temp.date_seen WHERE target)")
+    conn.exec_driver_sql("DELETE FROM date_eval WHERE asset_id NOT IN (SELECT id FROM temp.date_seen)")
+
+
+def _decisions(conn: Connection, cfg: AutotagConfig, policy: Policy) -> list[dict[str, Any]]:
+    """The decisions of the dirty targets (``_mark_dirty``), judged with their groups' members."""
+    # the DB-API cursor: at a million assets SQLAlchemy's row objects cost more than the query
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    rows = [_Row(*r) for r in cursor.execute(
+        "SELECT a.id, a.original_file_name, a.original_path, a.date_time_original, a.time_zone, a.local_date_time, "
+        "a.file_modified_at, a.created_at, a.duplicate_id, json_extract(a.raw, '$.exifInfo.make'), "
+        "json_extract(a.raw, '$.exifInfo.model'), d.target "
+        "FROM temp.date_dirty AS d JOIN assets AS a ON a.id = d.id"
+    )]
+    ids = json.dumps([r.id for r in rows])
     found: dict[str, dict[str, tuple[str, str, str, int]]] = defaultdict(dict)
-    for asset_id, slot, family, value, precision, instant in conn.exec_driver_sql(
-        f"SELECT asset_id, slot, family, value, precision, instant FROM date_found WHERE asset_id IN ({scope})"
+    for asset_id, slot, family, value, precision, instant in cursor.execute(
+        "SELECT asset_id, slot, family, value, precision, instant FROM date_found "
+        "WHERE asset_id IN (SELECT value FROM json_each(?))", (ids,)
     ):
         found[asset_id][slot] = (family, value, precision, instant)
-    origins = _origins(conn)
-    today = (date.today() + timedelta(days=1)).isoformat()
-    assets = [_asset(r, origins.get(r.id), today) for r in rows]
+    origins = _origins(conn, ids)
+    assets = [_asset(r, origins.get(r.id), policy.today) for r in rows]
     groups: dict[str, list[_Asset]] = defaultdict(list)
     for a in assets:
         if a.duplicate_id:
             groups[a.duplicate_id].append(a)
+    targets = {r.id for r in rows if r.target}
     folder_names = {r.id: _folder_name(r.original_path) for r in rows if "folder" in found.get(r.id, {})}
-    policy = policy_of(cfg)
     out: list[dict[str, Any]] = []
     for a in assets:
-        if a.id not in found and len(groups.get(a.duplicate_id or "", ())) < 2:
+        if a.id not in targets or (a.id not in found and len(groups.get(a.duplicate_id or "", ())) < 2):
             continue
         cands = candidates_of(a, found, groups.get(a.duplicate_id or "", ()), cfg, folder_names)
         d = decide(a.state, cands, policy, a.latest)
@@ -280,8 +382,10 @@ def write(conn: Connection, cfg: AutotagConfig) -> None:
                                    "override_metadata": int(d.override_metadata),
                                    "event_window_days": d.event_window_days})
     _scan(conn, cfg)
-    conn.exec_driver_sql("DELETE FROM date_decisions")
-    decisions = _decisions(conn, cfg)
+    policy = policy_of(cfg)
+    _mark_dirty(conn, cfg, policy)
+    decisions = _decisions(conn, cfg, policy)
+    conn.exec_driver_sql("DELETE FROM date_decisions WHERE asset_id IN (SELECT id FROM temp.date_dirty)")
     columns = ("asset_id", "rule", "family", "detail", "old_local", "old_iso", "old_time_zone", "new_local",
                "new_iso", "time_zone", "old_credible", "payload", "before", "reason")
     for i in range(0, len(decisions), _BATCH):
@@ -289,10 +393,12 @@ def write(conn: Connection, cfg: AutotagConfig) -> None:
             text(f"INSERT INTO date_decisions ({', '.join(columns)}) VALUES ({', '.join(':' + c for c in columns)})"),
             decisions[i : i + _BATCH],
         )
+    conn.exec_driver_sql("INSERT OR REPLACE INTO date_eval (asset_id, sig) SELECT s.id, s.sig FROM temp.date_seen AS s "
+                         "WHERE s.id IN (SELECT id FROM temp.date_dirty)")
+    for table in ("date_written", "date_seen", "date_dirty"):
+        conn.exec_driver_sql(f"DROP TABLE IF EXISTS temp.{table}")
 
 
-# A decision whose instant the mirror already holds (pushed, or read back by a sync since the last
-# classify) is no change any more: the view says so without waiting for the next classify.
 DATE_FIXES = """
 SELECT d.* FROM date_decisions AS d JOIN assets AS a ON a.id = d.asset_id
 WHERE d.asset_id IN (SELECT asset_id FROM scope_assets)

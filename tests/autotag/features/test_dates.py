@@ -242,7 +242,17 @@ def test_scope_and_names_parsed_once(m: Mirror) -> None:
     m.exclude("gone")
     assert set(dates(m)) == {"a"}
     m.sql("UPDATE date_found SET value = '2011-11-11T11:11:11' WHERE asset_id = 'a'")
-    assert new(dates(m)["a"]).startswith("2011-11-11")  # not parsed again: the stored result is used
+    # nothing it reads changed: its decision is kept, not computed again
+    assert new(dates(m)["a"]).startswith("2019-04-12")
+    m.sql("UPDATE assets SET created_at = '2024-03-02T10:00:00.000Z' WHERE id = 'a'")
+    # evaluated again, from the stored parse: the name is not parsed again
+    assert new(dates(m)["a"]).startswith("2011-11-11")
+
+
+def test_a_config_change_evaluates_again(m: Mirror) -> None:
+    asset(m, "a", "IMG-20200101-WA0001.jpg")
+    assert new(dates(m)["a"]) == "2020-01-01T12:00:00+00:00"
+    assert new(dates(m, {"dates": {"enabled": True, "date_only_time": "09:00:00"}})["a"]) == "2020-01-01T09:00:00+00:00"
 
 
 def test_user_patterns_go_first(m: Mirror) -> None:
