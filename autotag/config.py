@@ -166,6 +166,31 @@ class DatePattern(_Strict):
         return _regex(v, ("Y", "m", "d"))
 
 
+# The patterns earlier versions shipped as the default (and wrote into starter configs): the built-in
+# parser reads all of them, better (Pixel names as UTC, 12-hour clocks), so a config that still lists
+# exactly these gets the parser alone.
+_EARLIER_DEFAULT_PATTERNS: tuple[tuple[str, str], ...] = (
+    # IMG_20190412_153000.jpg, VID_20190412_153000.mp4, PANO_..., MVIMG_...
+    ("name", r"^(?:IMG|VID|PANO|MVIMG)_(?P<Y>\d{4})(?P<m>\d{2})(?P<d>\d{2})_(?P<H>\d{2})(?P<M>\d{2})(?P<S>\d{2})"),
+    # PXL_20210101_123456789.jpg (the last three digits are milliseconds)
+    ("name", r"^PXL_(?P<Y>\d{4})(?P<m>\d{2})(?P<d>\d{2})_(?P<H>\d{2})(?P<M>\d{2})(?P<S>\d{2})"),
+    # IMG-20200101-WA0001.jpg, VID-20200101-WA0001.mp4: WhatsApp, the day only
+    ("name", r"^(?:IMG|VID|AUD|PTT)-(?P<Y>\d{4})(?P<m>\d{2})(?P<d>\d{2})-WA\d+"),
+    # Screenshot_2020-01-01-12-00-00.png (Android)
+    ("name", r"^Screenshot_(?P<Y>\d{4})-(?P<m>\d{2})-(?P<d>\d{2})-(?P<H>\d{2})-(?P<M>\d{2})-(?P<S>\d{2})"),
+    # Screenshot 2020-01-01 at 12.00.00.png (macOS)
+    ("name", r"^Screen ?[Ss]hot (?P<Y>\d{4})-(?P<m>\d{2})-(?P<d>\d{2}) at (?P<H>\d{1,2})\.(?P<M>\d{2})\.(?P<S>\d{2})"),
+    # 2020-01-01 12.00.00.jpg (Dropbox camera uploads)
+    ("name", r"^(?P<Y>\d{4})-(?P<m>\d{2})-(?P<d>\d{2}) (?P<H>\d{2})\.(?P<M>\d{2})\.(?P<S>\d{2})"),
+    # 20200101_120000.jpg (Samsung and others)
+    ("name", r"^(?P<Y>\d{4})(?P<m>\d{2})(?P<d>\d{2})_(?P<H>\d{2})(?P<M>\d{2})(?P<S>\d{2})"),
+    # signal-2020-01-01-120000.jpg
+    ("name", r"^signal-(?P<Y>\d{4})-(?P<m>\d{2})-(?P<d>\d{2})-(?P<H>\d{2})(?P<M>\d{2})(?P<S>\d{2})"),
+    # .../2019-06-01 Beach/DSC01234.JPG: a folder named after its day
+    ("path", r"/(?P<Y>\d{4})-(?P<m>\d{2})-(?P<d>\d{2})(?:[ _][^/]*)?/[^/]+$"),
+)
+
+
 def default_date_patterns() -> list[DatePattern]:
     """None: the built-in parser (autotag.dateparse) reads the common names; a user's patterns go first."""
     return []
@@ -197,6 +222,11 @@ class DatesConfig(FeatureConfig):
     @classmethod
     def _days(cls, v: list[str]) -> list[str]:
         return [cls._day(d) for d in v]
+
+    @field_validator("patterns")
+    @classmethod
+    def _earlier_defaults(cls, v: list[DatePattern]) -> list[DatePattern]:
+        return [] if [(p.source, p.regex) for p in v] == list(_EARLIER_DEFAULT_PATTERNS) else v
 
     @field_validator("families")
     @classmethod

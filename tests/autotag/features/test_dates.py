@@ -269,3 +269,11 @@ def test_unknown_family_is_a_clear_error() -> None:
 
     with pytest.raises(Exception, match="unknown family screenshots"):
         parse_config({"dates": {"enabled": True, "families": {"screenshots": False}}})
+
+
+def test_a_config_listing_the_earlier_default_patterns_gets_the_parser() -> None:
+    from autotag.config import _EARLIER_DEFAULT_PATTERNS, parse_config
+
+    listed = [{"source": s, "regex": r} for s, r in _EARLIER_DEFAULT_PATTERNS]
+    assert parse_config({"dates": {"enabled": True, "patterns": listed}}).dates.patterns == []
+    assert len(parse_config({"dates": {"enabled": True, "patterns": listed[:1]}}).dates.patterns) == 1
