@@ -82,9 +82,34 @@ def stage_raw(url: str, key: str) -> dict[str, Any]:
 def stage_sync(url: str, key: str, db: Path) -> dict[str, Any]:
     client = open_client(url, key)
     engine = open_db(db)
+    real = client.request
+    walks = {"album": 0, "tag": 0}
+
+    def counting(method: str, path: str, **kw: Any) -> Any:
+        body = kw.get("json") or {}
+        scope = {**body, **(body.get("filter") or {})}
+        if path == "/search/metadata" and body.get("page", 1) == 1 and "cursor" not in body:
+            if scope.get("albumIds"):
+                walks["album"] += 1
+            elif scope.get("tagIds"):
+                walks["tag"] += 1
+        return real(method, path, **kw)
+
+    client.request = counting  # type: ignore[method-assign]
     t0 = time.perf_counter()
     summary = run_sync(client, engine)
-    return {"seconds": time.perf_counter() - t0, "requests": summary.requests, "line": summary.line()}
+    seconds = time.perf_counter() - t0
+    with engine.connect() as conn:
+        albums, tags = conn.exec_driver_sql("SELECT (SELECT COUNT(*) FROM albums), (SELECT COUNT(*) FROM tags)").one()
+    return {
+        "seconds": seconds,
+        "requests": summary.requests,
+        "line": summary.line(),
+        "album_walks": walks["album"],
+        "tag_walks": walks["tag"],
+        "albums": albums,
+        "tags": tags,
+    }
 
 
 def stage_classify(db: Path, *, all_features: bool = False) -> dict[str, Any]:

@@ -65,8 +65,11 @@ def generate_library(
     lost_writes_rate: float = 0.0,
     lost_writes_window_ms: float = 1000.0,
     jobs: str = "immediate",
+    album_every: int = 300,
 ) -> FakeLibrary:
-    """A library of `n_assets` owner assets (+ `partner_assets` of a partner); 100k take a few seconds."""
+    """A library of `n_assets` owner assets (+ `partner_assets` of a partner); 100k take a few seconds.
+
+    About one album per `album_every` assets (10% of the assets are in albums, some in two)."""
     # A stream of its own: seeded like the library's, the generator's ids would come again from the
     # library when the tool creates a tag or album, and two objects would share an id.
     rng = Random(f"generate:{seed}")
@@ -89,7 +92,7 @@ def generate_library(
     own = assets[:n_assets]
     _make_duplicates(rng, own)
     _tag_assets(lib, rng, own, tags)
-    _make_albums(lib, rng, own, owner.id)
+    _make_albums(lib, rng, own, owner.id, album_every)
     friend_album = _album(lib, rng, friend.id, "Friend's trip", [a.id for a in assets[n_assets:]][:10])
     friend_album.shared_with[owner.id] = "viewer"
     if lib.albums:
@@ -193,9 +196,9 @@ def _album(lib: FakeLibrary, rng: Random, owner_id: str, name: str, members: lis
     return album
 
 
-def _make_albums(lib: FakeLibrary, rng: Random, assets: list[FakeAsset], owner_id: str) -> None:
+def _make_albums(lib: FakeLibrary, rng: Random, assets: list[FakeAsset], owner_id: str, every: int) -> None:
     """About 10% of assets in albums (some in two); dated and undated album names."""
-    count = max(len(UNDATED_ALBUMS) + 3, len(assets) // 300)
+    count = max(len(UNDATED_ALBUMS) + 3, len(assets) // every)
     names = list(UNDATED_ALBUMS)
     while len(names) < count:
         day = datetime(2012, 1, 1) + timedelta(days=rng.randrange(12 * 365))

@@ -77,11 +77,11 @@ def write_page(conn: Connection, ctx: SyncContext, items: list[dict[str, Any]], 
             ctx.stats.assets.added += 1
         elif old.encode() == raw:
             unchanged.append(asset_id)
-            ctx.trust_push(asset_id, old, item, unchanged=True)
+            ctx.trust_push(asset_id, old, raw, item.get("updatedAt"))
             continue
         else:
             ctx.stats.assets.changed += 1
-            ctx.trust_push(asset_id, old, item, unchanged=False)
+            ctx.trust_push(asset_id, old, raw, item.get("updatedAt"))
         ctx.changed_assets.add(asset_id)
         rows.append(asset_row(item, raw, ctx.run_id))
     if rows:

@@ -7,7 +7,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import orjson
 from sqlalchemy import Connection, Engine, text
 
 from immich_mirror.api.client import ImmichClient
@@ -68,14 +67,13 @@ class SyncContext:
     pushed_before: datetime | None = None
     trusted: set[str] = field(default_factory=set)
 
-    def trust_push(self, asset_id: str, old_raw: str | None, item: dict[str, Any], unchanged: bool) -> None:
+    def trust_push(self, asset_id: str, old_raw: str, new_raw: bytes, stamp: Any) -> None:
         """Note ``asset_id`` as moved by the last push alone, if it was one of its verified assets."""
-        if self.pushed_before is None or asset_id not in self.pushed or old_raw is None:
+        if self.pushed_before is None or asset_id not in self.pushed:
             return
-        stamp = item.get("updatedAt")
         if not isinstance(stamp, str) or parse_ts(stamp) >= self.pushed_before:
             return
-        if unchanged or only_stamp_moved(old_raw, item):
+        if only_stamp_moved(old_raw.encode(), new_raw):
             self.trusted.add(asset_id)
 
     def keeps(self, item_owner: str | None) -> bool:
@@ -100,13 +98,21 @@ def parse_ts(value: str) -> datetime:
     return datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
-def only_stamp_moved(old_raw: str, item: dict[str, Any]) -> bool:
-    """True when a stored asset payload and a new one differ in ``updatedAt`` alone (or not at all)."""
-    try:
-        old = orjson.loads(old_raw)
-    except ValueError:
-        return False
-    if not isinstance(old, dict):
-        return False
-    old.pop("updatedAt", None)
-    return bool(old == {k: v for k, v in item.items() if k != "updatedAt"})
+_STAMP = b'"updatedAt":"'
+
+
+def _without_stamp(raw: bytes) -> bytes | None:
+    start = raw.find(_STAMP)
+    if start < 0:
+        return None
+    end = raw.find(b'"', start + len(_STAMP))
+    return raw[:start] + raw[end:] if end >= 0 else None
+
+
+def only_stamp_moved(old_raw: bytes, new_raw: bytes) -> bool:
+    """True when two asset payloads (as the mirror dumps them: one server sends one key order) differ in
+    ``updatedAt`` alone, or not at all."""
+    if old_raw == new_raw:
+        return True
+    old, new = _without_stamp(old_raw), _without_stamp(new_raw)
+    return old is not None and old == new

@@ -8,9 +8,11 @@ change: the next sync lists no album and no tag members for it, and still sees w
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 
 from autotag import session as ops
@@ -19,6 +21,8 @@ from autotag.session import Session
 from immich_mirror.api.client import ImmichClient
 from immich_mirror.fake.generate import generate_library
 from immich_mirror.fake.library import FakeLibrary
+from immich_mirror.sync.context import only_stamp_moved
+from immich_mirror.sync.pushed import load_push_verified, record_push_verified
 from immich_mirror.sync.runner import run_sync
 from tests.helpers import assert_mirror_equals_server, fake_client
 
@@ -117,3 +121,42 @@ def test_a_push_without_its_verification_is_not_trusted(tmp_path: Path, library:
     assert summary.stats.assets.changed > 0
     assert_mirror_equals_server(s.engine, library)
     s.close()
+
+
+def test_only_the_stamp_may_differ() -> None:
+    def raw(stamp: str, favourite: bool) -> bytes:
+        return orjson.dumps({"id": "a", "updatedAt": stamp, "isFavorite": favourite, "exifInfo": {"city": None}})
+
+    assert only_stamp_moved(raw("2026-01-01T00:00:00.000Z", False), raw("2026-01-02T00:00:00.000Z", False))
+    assert only_stamp_moved(raw("2026-01-01T00:00:00.000Z", False), raw("2026-01-01T00:00:00.000Z", False))
+    assert not only_stamp_moved(raw("2026-01-01T00:00:00.000Z", False), raw("2026-01-02T00:00:00.000Z", True))
+    assert not only_stamp_moved(b'{"id":"a"}', b'{"id":"b"}')
+
+
+def test_a_pushed_asset_changed_in_another_way_is_read_again(
+    session: Session, library: FakeLibrary, counting: Counting
+) -> None:
+    # Someone else's change that lands before the verification looks like the push's own bump, but for
+    # what else it changed: that asset's tags are read again (one GET for one asset).
+    ops.run(session)
+    unknown = library.tag_by_value("autotag_output_unknown")
+    assert unknown is not None
+    one = sorted(library.tag_members[unknown.id])[0]
+    library.set_favorite([one], True)
+    with session.engine.begin() as conn:  # as if it happened before the push's verification began
+        pushed = load_push_verified(conn)
+        assert pushed is not None and one in pushed[1]
+        record_push_verified(conn, datetime.now(UTC) + timedelta(hours=1), pushed[1])
+    assert counting.client is not None
+    real = counting.client.request
+    gets: list[str] = []
+
+    def request(method: str, path: str, **kw: Any) -> Any:
+        if method == "GET" and path.startswith("/assets/") and path != "/assets/statistics":
+            gets.append(path)
+        return real(method, path, **kw)
+
+    counting.client.request = request  # type: ignore[method-assign]
+    ops.sync(session)
+    assert gets == [f"/assets/{one}"]
+    assert_mirror_equals_server(session.engine, library)
