@@ -174,3 +174,27 @@ def test_a_mirror_from_before_the_prediction_lists_once_then_predicts(engine: En
     run_sync(client, engine)
     assert seen == []
     assert_mirror_equals_server(engine, lib)
+
+
+def test_a_first_sync_walks_each_album_and_tag_once_on_v3(engine: Engine, version: str) -> None:
+    # 3.x answers a search without visibility with timeline + archive + hidden: one walk each; 2.x three.
+    lib, ids = _library()
+    tag = lib.create_tag("people/alice")
+    lib.tag_assets([tag.id], ids[:3])
+    client = fake_client(lib, version)
+    walks: list[str] = []
+    real = client.request
+
+    def request(method: str, path: str, **kw: Any) -> Any:
+        body = kw.get("json") or {}
+        scope = {**body, **(body.get("filter") or {})}
+        first_page = body.get("page", 1) == 1 and "cursor" not in body
+        if path == "/search/metadata" and first_page and (scope.get("albumIds") or scope.get("tagIds")):
+            walks.append(path)
+        return real(method, path, **kw)
+
+    client.request = request  # type: ignore[method-assign]
+    run_sync(client, engine)
+    per_entity = 3 if version.startswith("2.") else 1
+    assert len(walks) == per_entity * (len(lib.albums) + len(lib.tags))
+    assert_mirror_equals_server(engine, lib)
