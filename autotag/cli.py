@@ -76,9 +76,20 @@ class RedactSecrets(logging.Filter):
         return True
 
 
+class CurrentStderr:
+    """``sys.stderr`` as it is at each write: while a live progress line is shown, rich swaps in a proxy
+    that prints above it, so a warning logged mid-push does not land in the middle of the bar."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+
 def _setup_logging(secret: str | None) -> None:
     level = logging.WARNING - 10 * state.verbosity if state.verbosity >= 0 else logging.ERROR
-    handler = logging.StreamHandler(sys.stderr)
+    handler = logging.StreamHandler(CurrentStderr())
     handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
     handler.addFilter(RedactSecrets([secret] if secret else []))
     root = logging.getLogger()

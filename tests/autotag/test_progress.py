@@ -187,3 +187,18 @@ def test_the_service_log_in_the_docs_is_what_the_tool_writes() -> None:
     assert len(shown) >= 10
     for line in shown:
         assert any(re.fullmatch(shape, line) for shape in shapes), line
+
+
+def test_log_lines_go_where_stderr_is_now(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A live line swaps sys.stderr for a proxy that prints above it: the log handler must follow."""
+    import io
+    import logging
+
+    from autotag import cli
+
+    cli._setup_logging(None)
+    swapped = io.StringIO()
+    monkeypatch.setattr("sys.stderr", swapped)
+    logging.getLogger("autotag.push").warning("3 mutation(s) failed: a test")
+    assert "WARNING autotag.push: 3 mutation(s) failed: a test" in swapped.getvalue()
+    logging.getLogger().handlers.clear()
