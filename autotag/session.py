@@ -159,6 +159,7 @@ def classify(
     preview: int | None = 0,
     expect: str | None = None,
     run_id: int | None = None,
+    command: str = "classify",
 ) -> ClassifyResult:
     """Compile the rules into views, close the plan, and (unless dry) make the outbox equal to it.
 
@@ -167,7 +168,8 @@ def classify(
     plan rows to return for display (None: all). ``expect``: the fingerprint of the plan a person
     reviewed; if the plan differs now, ``PlanChanged`` is raised before anything is queued.
     ``run_id``: the run of the command that classifies as one of its steps (``run``), which records
-    it; by default ``classify`` is a run of its own.
+    it; by default classify starts a run of its own, named ``command`` (a ``watch`` cycle names it so
+    and records its push in it: one run per cycle).
     """
     engine = session.engine
     session.progress(CLASSIFY, 0, None)  # no counts: a front end shows that it runs, and for how long
@@ -191,7 +193,7 @@ def classify(
             return ClassifyResult(summary, None, None, rows, rounds, problems, held, fingerprint, date_changes)
         own_run = run_id is None
         if run_id is None:
-            run_id = start_run(conn, "classify")
+            run_id = start_run(conn, command)
         enqueued = enqueue_plan(conn, run_id, source=PLAN_TABLE)
         conn.exec_driver_sql(f"DROP TABLE {PLAN_TABLE}")
         result = ClassifyResult(summary, enqueued, run_id, rows, rounds, problems, held, fingerprint, date_changes)
@@ -285,6 +287,12 @@ def run(session: Session, *, full: bool = False, on_phase: PhaseEnd | None = Non
         )
     phase_end("push", pushed)
     return RunResult(sync_summary, classified, pushed, time.monotonic() - started)
+
+
+def finish(session: Session, run_id: int, status: str, record: dict[str, Any]) -> None:
+    """Close a run a command kept open across its steps, with what they did."""
+    with session.engine.begin() as conn:
+        finish_run(conn, run_id, status, record)
 
 
 def outbox_counts(session: Session) -> dict[str, int]:

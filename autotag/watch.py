@@ -110,17 +110,24 @@ class Watcher:
         synced = _sync_changes(ops.sync(session))
         pending = _pending(session)
         queued = sent = 0
+        classified: ops.ClassifyResult | None = None
         if (first or synced) and not self.stopping():
             # A sync right after our own push sees those writes come back: classify finds nothing
             # to do then, and (skip_empty) records no run.
-            classified = ops.classify(session, dry_run=False, skip_empty=True)
+            classified = ops.classify(session, dry_run=False, skip_empty=True, command="watch")
             summary = classified.summary
             self._last = (summary.statuses.get("unclassified", 0), summary.statuses.get("conflict", 0))
             if classified.enqueued is not None:
                 queued = classified.enqueued.added + classified.enqueued.cancelled
                 pending = _pending(session)
         if pending and not self.stopping():
-            sent = ops.push(session, command="watch").sent
+            # The cycle is one run (the one undo offers): its push records in the run its classify began.
+            run_id = classified.run_id if classified is not None else None
+            pushed = ops.push(session, command="watch", run_id=run_id)
+            sent = pushed.sent
+            if classified is not None and run_id is not None:
+                status = "interrupted" if pushed.interrupted else "ok"
+                ops.finish(session, run_id, status, {**classified.record(), **pushed.as_dict()})
             with session.engine.connect() as conn:
                 after = plan_summary(conn)
             self._last = (after.statuses.get("unclassified", 0), after.statuses.get("conflict", 0))

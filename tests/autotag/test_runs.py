@@ -97,3 +97,19 @@ def test_run_reports_each_step_when_it_ends(tmp_path: Path) -> None:
     assert "push" not in stages_before["sync"] and "classify" not in stages_before["sync"]
     assert "push" not in stages_before["classify"] and "classify" in stages_before["classify"]
     session.close()
+
+
+def test_a_watch_cycle_is_one_run(tmp_path: Path) -> None:
+    from autotag.watch import Watcher
+
+    lib = generate_library(60, seed=7)
+    session = fake_session(lib, tmp_path / "m.db")
+    result = Watcher(session, max_cycles=1, sleep=lambda _s: None).run()
+    assert result.changes > 0
+    with session.engine.connect() as conn:
+        rows = conn.execute(text("SELECT id, command, status, summary FROM runs")).all()
+        listed = recent_runs(conn)
+    assert [(r.id, r.command, r.status) for r in rows] == [(1, "watch", "ok")]
+    assert '"by_status"' in rows[0].summary and '"sent"' in rows[0].summary
+    assert [(r.id, r.changes) for r in listed] == [(1, result.changes)]
+    session.close()
