@@ -391,6 +391,8 @@ def review(
     from autotag.web.server import ReviewServer, is_loopback
 
     s = session()
+    if not s.db_path.exists():
+        raise ImmichMirrorError(f"{s.db_path}: nothing mirrored yet: run `autotag sync` first")
     if not is_loopback(host):
         err.print(
             f"warning: --host {host}: the review page can be reached from other machines; anyone who has its "

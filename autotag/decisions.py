@@ -75,18 +75,9 @@ def lift(conn: Connection, keys: Sequence[str]) -> int:
     return n
 
 
-def decisions_for(conn: Connection, keys: Sequence[str]) -> dict[str, str]:
-    """``idem_key -> decision`` for the keys that have one."""
-    found: dict[str, str] = {}
-    for i in range(0, len(keys), 500):
-        chunk = list(keys[i : i + 500])
-        marks = ", ".join(f":k{j}" for j in range(len(chunk)))
-        for key, decision in conn.execute(
-            text(f"SELECT idem_key, decision FROM review_decisions WHERE idem_key IN ({marks})"),
-            {f"k{j}": k for j, k in enumerate(chunk)},
-        ):
-            found[str(key)] = str(decision)
-    return found
+def approved_keys(conn: Connection) -> set[str]:
+    """Every approved change's key (few: a person's clicks), read at once."""
+    return {str(k) for (k,) in conn.execute(text("SELECT idem_key FROM review_decisions WHERE decision = 'approved'"))}
 
 
 def rejected(conn: Connection, *, limit: int = 100, offset: int = 0) -> tuple[int, list[Decision]]:

@@ -65,18 +65,28 @@ class PlanGroup:
         return out
 
 
-def load_labels(conn: Connection, cfg: AutotagConfig, rows: Sequence[PlanRow]) -> Labels:
-    markers = frozenset({cfg.markers.unclassified, cfg.markers.conflict})
+def load_labels(
+    conn: Connection, cfg: AutotagConfig, rows: Sequence[PlanRow], marker_tags: Iterable[str] = ()
+) -> Labels:
+    """``marker_tags``: every tag the tool sets only as a marker (``session.output_tags``); those not
+    owned by a feature group with the classification markers, so a new marker needs no change here."""
     feature_tags = {cfg.duplicates.conflict_tag: "duplicates", cfg.album_dates.tag: "album dates"}
+    markers = frozenset({cfg.markers.unclassified, cfg.markers.conflict, *marker_tags} - set(feature_tags))
     album_names = {str(i): str(n) for i, n in conn.execute(text("SELECT id, name FROM albums"))}
-    marker_assets = {r.asset_id for r in rows if r.asset_id and r.target in markers}
-    asset_rules: dict[str, str] = {}
-    if marker_assets:
-        for asset_id, rules in conn.execute(
-            text("SELECT asset_id, matched_rules FROM classification WHERE matched_rules IS NOT NULL")
-        ):
-            if asset_id in marker_assets:
-                asset_rules[str(asset_id)] = str(rules)
+    # The rules behind a marker change, from the matches (an asset getting the unclassified marker
+    # matched none). One pass over the matches: filtering them by asset in SQL made SQLite recompute the
+    # union per query.
+    wanted = {
+        r.asset_id
+        for r in rows
+        if r.asset_id and r.target in markers and not (r.kind == "tag_add" and r.target == cfg.markers.unclassified)
+    }
+    found: dict[str, set[str]] = {}
+    if wanted:
+        for asset_id, rule in conn.execute(text("SELECT asset_id, rule FROM rule_matches_all")):
+            if asset_id in wanted:
+                found.setdefault(str(asset_id), set()).add(str(rule))
+    asset_rules = {a: ",".join(sorted(rs)) for a, rs in found.items()}
     return Labels(markers, feature_tags, album_names, asset_rules)
 
 

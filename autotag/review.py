@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from autotag import session as ops
-from autotag.decisions import Decision, decide, decisions_for, lift
+from autotag.decisions import Decision, approved_keys, decide, lift
 from autotag.plan_groups import PlanGroup, PlanItem, group_plan, load_labels
 from autotag.push import PushResult
 from autotag.session import ClassifyResult, PlanChanged, Session
@@ -35,10 +35,9 @@ def load_plan(session: Session) -> ReviewPlan:
     """The current plan (exactly ``classify --dry-run``'s), grouped for review."""
     result = ops.classify(session, dry_run=True, preview=None)
     with session.engine.connect() as conn:
-        labels = load_labels(conn, session.cfg, result.rows)
+        labels = load_labels(conn, session.cfg, result.rows, ops.output_tags(session.cfg))
         groups = group_plan(result.rows, labels)
-        keys = [r.idem_key for r in result.rows]
-        approved = {k for k, d in decisions_for(conn, keys).items() if d == "approved"}
+        approved = approved_keys(conn) & {r.idem_key for r in result.rows}
     plan = ReviewPlan(result, groups, approved=approved)
     plan.groups_by_id = {g.id: g for g in groups}
     plan.items_by_key = {i.key: i for g in groups for i in g.items}

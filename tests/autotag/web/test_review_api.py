@@ -16,6 +16,7 @@ from autotag.web.app import create_app
 from autotag.web.state import ReviewState
 from autotag.web.thumbs import ThumbnailCache
 from immich_mirror.fake.generate import generate_library
+from immich_mirror.db.migrate import open_db
 from immich_mirror.fake.library import FakeLibrary
 from tests.helpers import API_KEY, fake_client, fake_session
 
@@ -215,6 +216,9 @@ def test_the_cli_serves_the_page_on_loopback_and_warns_for_another_host(
     monkeypatch.setenv("AUTOTAG_DB", str(tmp_path / "m.db"))
     monkeypatch.setenv("AUTOTAG_CONFIG", str(tmp_path / "none.yaml"))
     (tmp_path / "none.yaml").write_text("{}\n")
+    assert cli.main(["review"]) == 1
+    assert "nothing mirrored yet: run `autotag sync` first" in capsys.readouterr().err and not started
+    open_db(tmp_path / "m.db").dispose()
     assert cli.main(["review"]) == 0
     out, err = capsys.readouterr()
     host, url = started[-1]

@@ -228,6 +228,20 @@ def test_review_in_a_real_browser(
             assert not {m["idem_key"] for m in again["mutations"]} & rejected_keys
             assert again["mutations"] == []
 
+            # -- the worklists and the rejections, as the tabs show them
+            def tab(name: str, ready: str) -> Any:
+                click(browser, browser.find_element(By.CSS_SELECTOR, f".tab[data-tab='{name}']"))
+                return wait_for(browser, lambda d: d.find_element(By.CSS_SELECTOR, f"#tab-{name} {ready}"), name)
+
+            heading = tab("held", "h2")
+            assert heading.text.startswith(f"{rejected_count} rejected change(s)")
+            days = tab("unclassified", "h2")
+            assert days.text.startswith(f"{again['by_status']['unclassified']} unclassified photo(s)")
+            assert tab("conflicts", "h2").text.startswith(f"{again['by_status']['conflict']} photo(s) in conflict")
+            chart = tab("progress", "img")
+            wait_for(browser, lambda d: d.execute_script("return arguments[0].complete", chart), "the chart")
+            assert chart.get_attribute("naturalWidth") == "640"
+
             # -- the key is in no page, script or response the browser received
             page_source = browser.page_source
         secret = key.encode()
