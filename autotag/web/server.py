@@ -114,6 +114,10 @@ class ReviewServer:
         try:
             self._server().run(sockets=[self.sock])
         finally:
+            # Ctrl-C during an apply: the pusher finishes its batch and stops; what is left stays queued
+            # in the outbox for the next `autotag push`.
+            self.session.should_stop = lambda: True
+            self.state.wait_apply(timeout=120)
             self.sock.close()
 
     def start(self, timeout: float = 10.0) -> ReviewServer:

@@ -15,8 +15,8 @@ from autotag.session import Session
 from autotag.web.app import create_app
 from autotag.web.state import ReviewState
 from autotag.web.thumbs import ThumbnailCache
-from immich_mirror.fake.generate import generate_library
 from immich_mirror.db.migrate import open_db
+from immich_mirror.fake.generate import generate_library
 from immich_mirror.fake.library import FakeLibrary
 from tests.helpers import API_KEY, fake_client, fake_session
 
