@@ -38,6 +38,8 @@ class Labels:
     feature_tags: Mapping[str, str]  # tag value -> feature label (duplicates, album dates)
     album_names: Mapping[str, str]  # album id -> name
     asset_rules: Mapping[str, str]  # asset id -> matched rules (comma-separated), if any
+    # asset id -> the rule and family of its date change, as the dry run groups them (date_change_groups)
+    date_groups: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -65,8 +67,24 @@ class PlanGroup:
         return out
 
 
+def date_group_names(date_changes: Iterable[Mapping[str, Any]]) -> dict[str, str]:
+    """``ClassifyResult.date_changes`` (rule, family, changes) as asset id -> group name, worded as the dry
+    run words them (``rule (family)``, or the rule alone when they are one)."""
+    names: dict[str, str] = {}
+    for g in date_changes:
+        rule, family = str(g.get("rule", "")), str(g.get("family", ""))
+        label = rule if rule == family or not family else f"{rule} ({family})"
+        for change in g.get("changes", []):
+            names[str(change.get("asset_id"))] = label
+    return names
+
+
 def load_labels(
-    conn: Connection, cfg: AutotagConfig, rows: Sequence[PlanRow], marker_tags: Iterable[str] = ()
+    conn: Connection,
+    cfg: AutotagConfig,
+    rows: Sequence[PlanRow],
+    marker_tags: Iterable[str] = (),
+    date_changes: Iterable[Mapping[str, Any]] = (),
 ) -> Labels:
     """``marker_tags``: every tag the tool sets only as a marker (``session.output_tags``); those not
     owned by a feature group with the classification markers, so a new marker needs no change here."""
@@ -87,7 +105,7 @@ def load_labels(
             if asset_id in wanted:
                 found.setdefault(str(asset_id), set()).add(str(rule))
     asset_rules = {a: ",".join(sorted(rs)) for a, rs in found.items()}
-    return Labels(markers, feature_tags, album_names, asset_rules)
+    return Labels(markers, feature_tags, album_names, asset_rules, date_group_names(date_changes))
 
 
 def album_label(target: str, names: Mapping[str, str]) -> str:
@@ -154,7 +172,7 @@ def group_key(row: PlanRow, labels: Labels) -> tuple[str, str]:
         where = "to" if kind == "album_add" else "from"
         return "albums", f"{kind.split('_')[1]} {where} {album_label(target, labels.album_names)}"
     if kind == "set_date":
-        return "dates", date_family(row.reason)
+        return "dates", labels.date_groups.get(row.asset_id or "") or date_family(row.reason)
     return kind, target
 
 

@@ -35,7 +35,9 @@ def load_plan(session: Session) -> ReviewPlan:
     """The current plan (exactly ``classify --dry-run``'s), grouped for review."""
     result = ops.classify(session, dry_run=True, preview=None)
     with session.engine.connect() as conn:
-        labels = load_labels(conn, session.cfg, result.rows, ops.output_tags(session.cfg))
+        labels = load_labels(
+            conn, session.cfg, result.rows, ops.output_tags(session.cfg), result.date_changes
+        )
         groups = group_plan(result.rows, labels)
         approved = approved_keys(conn) & {r.idem_key for r in result.rows}
     plan = ReviewPlan(result, groups, approved=approved)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from autotag.plan import PlanRow
-from autotag.plan_groups import Labels, date_family, describe, group_key, group_plan
+from autotag.plan_groups import Labels, date_family, date_group_names, describe, group_key, group_plan
 
 LABELS = Labels(
     markers=frozenset({"autotag_output_unknown", "autotag_output_conflict"}),
@@ -39,6 +39,12 @@ def test_groups_by_feature_then_rule_album_tag_or_family() -> None:
     assert date_family("date 2024 -> 2017 (+00:00) from the file name, earlier") == "from the file name"
     assert date_family("date a -> b from the duplicate VID_20100722_0.mp4") == "from the duplicate"
     assert date_family(None) == date_family("no source given") == "dates"
+    # the dry run's own date groups win over the wording of the reason
+    grouped = Labels(LABELS.markers, LABELS.feature_tags, LABELS.album_names, LABELS.asset_rules,
+                     date_group_names([{"rule": "file name", "family": "whatsapp", "changes": [{"asset_id": "d"}]},
+                                       {"rule": "folder", "family": "folder", "changes": [{"asset_id": "e"}]}]))
+    assert group_key(row("set_date", "date", "d", "from the file name"), grouped) == ("dates", "file name (whatsapp)")
+    assert group_key(row("set_date", "date", "e"), grouped) == ("dates", "folder")
 
 
 def test_every_row_is_in_exactly_one_group_in_feature_order() -> None:

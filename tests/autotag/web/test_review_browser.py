@@ -30,7 +30,7 @@ from autotag.config import load_config
 from autotag.demo import demo_config_text
 from autotag.plan import PlanRow
 from autotag.plan_groups import group_key, load_labels
-from autotag.session import Session
+from autotag.session import Session, output_tags
 from autotag.web.server import ReviewServer
 from immich_mirror.fake.generate import generate_library
 from immich_mirror.fake.runner import running_fake_server
@@ -150,8 +150,12 @@ def test_review_in_a_real_browser(
             assert f"unclassified {expected['by_status']['unclassified']}" in summary.text
             rows = [PlanRow(**{k: m[k] for k in PlanRow.__dataclass_fields__}) for m in mutations]
             with session.engine.connect() as conn:
-                labels = load_labels(conn, session.cfg, rows)
+                labels = load_labels(conn, session.cfg, rows, output_tags(session.cfg), expected["date_changes"])
             assert page_groups(browser) == Counter(group_key(r, labels) for r in rows)
+            # date changes: the dry run's own groups (rule and family), with its counts
+            dated = {name: n for (feature, name), n in page_groups(browser).items() if feature == "dates"}
+            assert sum(dated.values()) == expected["by_kind"].get("set_date", 0)
+            assert sorted(dated.values()) == sorted(g["count"] for g in expected["date_changes"])
             assert len(page_groups(browser)) >= 4  # markers, dates, albums, ... each its own group
 
             # -- thumbnails load (through the page's server) with the change written under each
