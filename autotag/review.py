@@ -9,8 +9,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from sqlalchemy import text
+
 from autotag import session as ops
 from autotag.decisions import Decision, approved_keys, decide, lift
+from autotag.outbox import finish_run, start_run
 from autotag.plan_groups import PlanGroup, PlanItem, group_plan, load_labels
 from autotag.push import PushResult
 from autotag.session import ClassifyResult, PlanChanged, Session
@@ -66,15 +69,34 @@ def lift_rejections(session: Session, keys: list[str]) -> int:
 class ApplyResult:
     queued: int
     push: PushResult
-    run_id: int | None  # the classify run that queued the changes
+    run_id: int  # the run recording it (command ``review``): the one ``undo`` offers
 
 
 def apply(session: Session, fingerprint: str) -> ApplyResult:
-    """Queue the plan (minus the rejected) and push it, if it is still the plan the person reviewed.
+    """Queue the plan (minus the rejected) and push it, as one run, if it is still the plan the person
+    reviewed (as ``run`` does, without the sync: the page showed the mirror as it was).
 
-    Raises ``PlanChanged`` (nothing queued) when the mirror or the decisions moved the plan since.
+    Raises ``PlanChanged`` (nothing queued, no run recorded) when the mirror or the decisions moved the
+    plan since.
     """
-    classified = ops.classify(session, dry_run=False, expect=fingerprint)
-    pushed = ops.push(session, command="review")
+    with session.engine.begin() as conn:
+        run_id = start_run(conn, "review")
+    status, record = "failed", {}
+    try:
+        try:
+            classified = ops.classify(session, dry_run=False, expect=fingerprint, run_id=run_id)
+        except PlanChanged:
+            with session.engine.begin() as conn:  # nothing happened: no run to list or undo
+                conn.execute(text("DELETE FROM runs WHERE id = :r"), {"r": run_id})
+            status = "gone"
+            raise
+        record = classified.record()
+        pushed = ops.push(session, command="review", run_id=run_id)
+        status = "interrupted" if pushed.interrupted else "ok"
+        record = {**record, **pushed.as_dict()}
+    finally:
+        if status != "gone":
+            with session.engine.begin() as conn:
+                finish_run(conn, run_id, status, record)
     queued = classified.enqueued.added if classified.enqueued else 0
-    return ApplyResult(queued, pushed, classified.run_id)
+    return ApplyResult(queued, pushed, run_id)

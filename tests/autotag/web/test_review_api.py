@@ -136,6 +136,9 @@ def test_apply_pushes_the_rest_as_a_run_that_undo_reverts(world: tuple[Page, Ses
     page.post("/api/apply", {"fingerprint": plan["fingerprint"]}, 202)  # the old plan: refused, nothing sent
     assert page.wait_apply()["state"] == "failed"
     assert ops.outbox_counts(session).get("sent", 0) == 0
+    with session.engine.connect() as conn:
+        runs_before = conn.exec_driver_sql("SELECT count(*) FROM runs").scalar()
+    assert runs_before == 0  # the refused apply left no run behind
     page.post("/api/apply", {"fingerprint": after["fingerprint"]}, 202)
     status = page.wait_apply()
     assert status["state"] == "done", status
@@ -148,6 +151,8 @@ def test_apply_pushes_the_rest_as_a_run_that_undo_reverts(world: tuple[Page, Ses
             "SELECT count(*) FROM changes WHERE run_id = ? AND kind NOT LIKE '%\\_create' ESCAPE '\\'", (run,)
         ).scalar()
     assert command == "review" and applied == after["total"]
+    with session.engine.connect() as conn:  # one run: what undo and the run list show
+        assert conn.exec_driver_sql("SELECT command FROM runs").scalars().all() == ["review"]
     marker = group["name"].split()[1]
     tagged = {a for (a, t) in library.snapshot()["asset_tags"] if library.tags[t].value == marker}
     assert not tagged & rejected
