@@ -13,7 +13,7 @@ from sqlalchemy import text
 
 from autotag import session as ops
 from autotag.decisions import Decision, approved_keys, decide, lift
-from autotag.outbox import finish_run, start_run
+from autotag.outbox import start_run
 from autotag.plan_groups import PlanGroup, PlanItem, group_plan, load_labels
 from autotag.push import PushResult
 from autotag.session import ClassifyResult, PlanChanged, Session
@@ -96,7 +96,6 @@ def apply(session: Session, fingerprint: str) -> ApplyResult:
         record = {**record, **pushed.as_dict()}
     finally:
         if status != "gone":
-            with session.engine.begin() as conn:
-                finish_run(conn, run_id, status, record)
+            ops.finish(session, run_id, status, record)
     queued = classified.enqueued.added if classified.enqueued else 0
     return ApplyResult(queued, pushed, run_id)
