@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from autotag import session as ops
 from autotag.config import AutotagConfig
-from autotag.links import KINDS, LinkTarget, parse_link, resolve_config_links
+from autotag.links import KINDS, LinkTarget, parse_link, resolve_config_links, write_scope
 from autotag.session import Session
 from immich_mirror.errors import ConfigError
 from immich_mirror.fake.library import FakeLibrary
@@ -112,6 +112,29 @@ def test_every_form_resolves_to_its_assets(synced: Session, world: World) -> Non
     }
     for link, expected in cases.items():
         assert resolve(synced, link) == expected, link
+
+
+def test_album_and_tag_links_also_name_what_is_never_a_target(synced: Session, world: World) -> None:
+    """Every form naming an album (link, bare id, the album's share link) or a tag keeps it in
+    scope_exclude_albums / scope_exclude_tags; a photo, folder or person link names no album or tag."""
+    album = world.album
+    cases: dict[str, tuple[set[str], set[str]]] = {
+        f"{BASE}/albums/{album}": ({album}, set()),
+        album: ({album}, set()),
+        f"{BASE}/share/{world.share_key}": ({album}, set()),
+        f"{BASE}/albums/{album}/photos/{world.ids[2]}": (set(), set()),
+        f"{BASE}/s/my-pick": (set(), set()),
+        f"{BASE}/tags?path=trips%2Fitaly%2F": (set(), {"trips/italy"}),
+        f"{BASE}/folders?path=/photos/2019": (set(), set()),
+        f"{BASE}/people/{world.person}": (set(), set()),
+    }
+    for link, (albums, tags) in cases.items():
+        synced.cfg = synced.cfg.model_copy(update={"exclude": [link], "only": []})
+        write_scope(synced.engine, resolve_config_links(synced))
+        with synced.engine.connect() as conn:
+            got_albums = {str(a) for (a,) in conn.exec_driver_sql("SELECT album_id FROM scope_exclude_albums")}
+            got_tags = {str(t) for (t,) in conn.exec_driver_sql("SELECT tag_value FROM scope_exclude_tags")}
+        assert (got_albums, got_tags) == (albums, tags), link
 
 
 @pytest.mark.parametrize(
