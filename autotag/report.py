@@ -22,6 +22,7 @@ from autotag.plan import install_rules
 from autotag.progress_chart import progress_svg
 from autotag.runs import RunInfo, recent_runs
 from autotag.session import Session
+from autotag.sqlguard import guarded
 from immich_mirror.db.engine import translate_db_error
 from immich_mirror.db.migrate import open_db
 from immich_mirror.errors import DatabaseBusy, DatabaseUnwritable, ImmichMirrorError
@@ -104,17 +105,21 @@ def run_sql(session: Session, query: str) -> tuple[list[str], list[tuple[Any, ..
     ro = open_db(session.db_path, readonly=True)
     try:
         with ro.connect() as conn:
+            # Straight on the driver's connection (autocommit): no BEGIN of ours for the guard to refuse.
+            raw: sqlite3.Connection = conn.connection.dbapi_connection  # type: ignore[assignment]
+            guard, unguard = guarded(raw)
             try:
-                result = conn.exec_driver_sql(query)
-            except Exception as exc:  # sqlite3 errors arrive wrapped by SQLAlchemy
-                orig = getattr(exc, "orig", exc)
-                if isinstance(orig, sqlite3.Error):
-                    raise ImmichMirrorError(f"SQL error: {orig}") from None
-                raise
-            if not result.returns_rows:
-                return [], []
-            cols = list(result.keys())
-            return cols, [tuple(r) for r in result.all()]
+                cursor = raw.execute(query)
+                if cursor.description is None:
+                    return [], []
+                cols = [str(d[0]) for d in cursor.description]
+                return cols, [tuple(r) for r in cursor.fetchall()]
+            except sqlite3.Error as exc:
+                if guard.refused:
+                    raise ImmichMirrorError(guard.message()) from None
+                raise ImmichMirrorError(f"SQL error: {exc}") from None
+            finally:
+                unguard()
     finally:
         ro.dispose()
 

@@ -133,7 +133,7 @@ def test_sql_error_is_sqlites_message_in_one_line(isolated: Path, capsys: pytest
     code, _, err = run(capsys, "--db", str(db), "sql", "SELEC nonsense")
     assert code == 1 and "SQL error" in one_line_error(err)
     code, _, err = run(capsys, "--db", str(db), "sql", "DELETE FROM assets")
-    assert code == 1 and "readonly" in one_line_error(err).lower()
+    assert code == 1 and "read-only" in one_line_error(err)
 
 
 def test_corrupt_db_is_one_line(isolated: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -211,6 +211,11 @@ def _unversioned(c: Ctx) -> list[str]:
     return ["--db", c.db(), "classify", "--dry-run"]
 
 
+def _sql(c: Ctx, query: str) -> list[str]:
+    open_db(Path(c.db())).dispose()
+    return ["--db", c.db(), "sql", query]
+
+
 def _history(c: Ctx, *, unfinished: bool = False) -> None:
     """A mirror whose run 1 changed a tag and whose run 2 undid it (still sending, if ``unfinished``)."""
     open_db(Path(c.db())).dispose()
@@ -318,6 +323,15 @@ CASES: list[Case] = [
          _interrupted_migration),
     Case("db-foreign", "another application's SQLite file", "autotag --db other.db status", _foreign),
     Case("db-unversioned", "mirror tables without `alembic_version`", "autotag classify --dry-run", _unversioned),
+    # ---- sql is read-only
+    Case("sql-attach", "`ATTACH` (it would create the file)", "autotag sql \"ATTACH DATABASE 'x.db' AS x\"",
+         lambda c: _sql(c, f"ATTACH DATABASE '{c.tmp}/x.db' AS x")),
+    Case("sql-writable-pragma", "a pragma that changes something", "autotag sql \"PRAGMA writable_schema=1\"",
+         lambda c: _sql(c, "PRAGMA writable_schema=1")),
+    Case("sql-write", "a statement that writes", "autotag sql \"DELETE FROM assets\"",
+         lambda c: _sql(c, "DELETE FROM assets")),
+    Case("sql-side-effect-function", "a function with effects outside the query",
+         "autotag sql \"SELECT load_extension('x')\"", lambda c: _sql(c, "SELECT load_extension('x')")),
     # ---- undo
     Case("undo-unknown-run", "a run id that does not exist", "autotag undo --run 99",
          lambda c: _undo(c, "--run", "99")),
