@@ -12,7 +12,8 @@ server's own message, never from request headers.
      │    ├── ConnectionFailed        DNS, refused, TLS, timeout: "cannot reach Immich at <URL>"
      │    ├── UnsupportedServer       server version too old, or an endpoint it lacks
      │    ├── UnexpectedResponse      non-JSON body, HTML login page, wrong shape
-     │    │    └── NotImmich          the URL leads to something that is not Immich's API
+     │    │    ├── NotImmich          the URL leads to something that is not Immich's API
+     │    │    └── GarbledResponse    a 200 whose body is no JSON (cut short, HTML, text): retried
      │    └── ApiError                the server answered with an error status
      │         ├── AuthenticationFailed   401
      │         ├── PermissionDenied       403, names the missing permission
@@ -70,6 +71,15 @@ class UnexpectedResponse(ImmichError):
 
 class NotImmich(UnexpectedResponse):
     """A 404 where every Immich answers: the server URL is wrong, not the server's version."""
+
+
+class GarbledResponse(UnexpectedResponse):
+    """A 200 whose body is not JSON: cut short, a proxy's HTML page, other text. Like a 502, it is
+    retried for idempotent requests; ``response`` is kept so the caller can still say what it expected."""
+
+    def __init__(self, message: str, *, response: object = None) -> None:
+        super().__init__(message)
+        self.response = response
 
 
 class ApiError(ImmichError):

@@ -31,11 +31,11 @@ import httpx
 import orjson
 from pydantic import BaseModel, SecretStr, ValidationError
 
-from immich_mirror.errors import PermissionDenied, UnexpectedResponse
+from immich_mirror.errors import GarbledResponse, PermissionDenied, UnexpectedResponse
 from immich_mirror.urls import normalize_server_url
 
 from .dialect import NEWEST_KNOWN, Dialect, SearchWalk, dialect_for
-from .errors import describe_body, error_from_response, error_from_transport
+from .errors import describe_body, error_from_response, error_from_transport, port_speaks_tls
 from .models import Album, ApiKeyInfo, BulkIdResult, DuplicateGroup, ServerVersion, SharedLink, Tag, User
 from .retry import RetryPolicy
 
@@ -45,6 +45,21 @@ M = TypeVar("M", bound=BaseModel)
 
 CHUNK_SIZE = 1000
 _IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE"})
+
+
+_PARSED = "autotag.json"  # the body, decoded once by the request path (see _parse_now)
+_NOT_JSON_TYPES = ("image/", "video/", "application/octet-stream")
+
+
+def _parse_now(response: httpx.Response) -> None:
+    """Decode a JSON answer inside the retried call: a body cut short, a proxy's HTML page or other
+    text is then retried like a 502 instead of ending a walk of thousands of pages."""
+    if response.headers.get("content-type", "").startswith(_NOT_JSON_TYPES):
+        return
+    try:
+        response.extensions[_PARSED] = orjson.loads(response.content)
+    except ValueError:
+        raise GarbledResponse(f"a body that is not JSON ({describe_body(response)})", response=response) from None
 
 
 def _chunks(ids: Sequence[str], size: int) -> Iterator[list[str]]:
@@ -137,6 +152,8 @@ class ImmichClient:
             self._note_date(response)
             if response.status_code not in expect:
                 raise error_from_response(response, base_url=self.base_url)
+            if idem and response.status_code == 200:
+                _parse_now(response)
             return response
 
         policy = self._retry
@@ -146,8 +163,14 @@ class ImmichClient:
             policy = dataclasses.replace(policy, max_attempts=1)
         try:
             return policy.call(once, idempotent=idem, what=f"{method} /api{path}")
+        except GarbledResponse as exc:
+            # Retries spent: hand the last answer over, so the caller's parse names what it expected.
+            assert isinstance(exc.response, httpx.Response)
+            return exc.response
         except httpx.RequestError as exc:
-            raise error_from_transport(exc, base_url=self.base_url, timeout=self._timeout) from exc
+            raise error_from_transport(
+                exc, base_url=self.base_url, timeout=self._timeout, speaks_tls=lambda: port_speaks_tls(self.base_url)
+            ) from exc
 
     def _note_date(self, response: httpx.Response) -> None:
         date = response.headers.get("date")
@@ -159,7 +182,7 @@ class ImmichClient:
         where = f"{response.request.method} {response.request.url.path}"
         try:
             # orjson: a 1000-asset page decodes about 3x faster than with the standard library.
-            data = orjson.loads(response.content)
+            data = response.extensions[_PARSED] if _PARSED in response.extensions else orjson.loads(response.content)
         except ValueError:
             raise UnexpectedResponse(f"expected {what} from {where}, got {describe_body(response)}") from None
         if not isinstance(data, expected):

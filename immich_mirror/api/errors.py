@@ -14,7 +14,9 @@ leak into a message.
 from __future__ import annotations
 
 import re
+import socket
 import ssl
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -212,8 +214,32 @@ def _ssl_reason(exc: BaseException) -> str | None:
     return None
 
 
+def port_speaks_tls(base_url: str, timeout: float = 3.0) -> bool:
+    """Whether the server's port answers a TLS handshake (certificate not checked): asked only after a
+    plain-HTTP connection was closed without an answer, to tell "use https://" from a dropped line."""
+    url = httpx.URL(base_url)
+    host, port = url.host, url.port or (443 if url.scheme == "https" else 80)
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    try:
+        with socket.create_connection((host, port), timeout=timeout) as sock, context.wrap_socket(
+            sock, server_hostname=host
+        ):
+            return True
+    except ssl.SSLError as exc:
+        # A TLS alert (an old protocol version, say) is still TLS; "wrong version number" is not.
+        return "alert" in str(exc).lower()
+    except OSError:
+        return False
+
+
 def error_from_transport(
-    exc: httpx.RequestError, *, base_url: str, timeout: float | None = None
+    exc: httpx.RequestError,
+    *,
+    base_url: str,
+    timeout: float | None = None,
+    speaks_tls: Callable[[], bool] | None = None,
 ) -> ConnectionFailed:
     """``cannot reach Immich at <URL>: <reason>`` for a transport failure."""
     prefix = f"cannot reach Immich at {base_url}"
@@ -238,8 +264,10 @@ def error_from_transport(
     closed = isinstance(exc, httpx.RemoteProtocolError | httpx.ReadError)
     if closed or "disconnected without sending" in lower:
         hint = ""
-        if base_url.startswith("http://"):
-            hint = "; if the server uses HTTPS on this port, use https:// in the server URL"
+        # Plain HTTP to a TLS port and a line that merely dropped look alike from here: the hint only
+        # when the port answers a TLS handshake.
+        if base_url.startswith("http://") and speaks_tls is not None and speaks_tls():
+            hint = "; the port speaks HTTPS: use https:// in the server URL"
         # Plain HTTP sent to a TLS port ends like this: the server resets or answers garbage.
         return ConnectionFailed(f"{prefix}: the server closed the connection ({_clip(text, 120)}){hint}")
     return ConnectionFailed(f"{prefix}: {_clip(text, 200) or type(exc).__name__}")

@@ -12,6 +12,8 @@ What is retried, and why:
   honoured, capped at ``max_retry_after``.
 * **502 and 504** (proxy could not reach, or gave up waiting for, Immich): only idempotent requests,
   since a 504 can hide a request that Immich did carry out.
+* **A 200 whose body is not JSON** (cut short, a proxy's HTML page, other text; ``GarbledResponse``):
+  like a 502, only idempotent requests; one bad answer in the middle of a walk must not end it.
 * **500** only for idempotent requests and only **once**: Immich answers 500 for its own bugs
   (for example ``POST /sync/ack {"acks":[]}`` fails the same way every time), so repeating it five
   times only delays the error; one retry still covers a transient database hiccup.
@@ -40,7 +42,7 @@ from typing import TypeVar
 import httpx
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, stop_after_delay
 
-from immich_mirror.errors import RateLimited, ServerError
+from immich_mirror.errors import GarbledResponse, RateLimited, ServerError
 
 log = logging.getLogger(__name__)
 
@@ -95,6 +97,8 @@ class RetryPolicy:
             return idempotent
         if isinstance(exc, RateLimited):
             return True
+        if isinstance(exc, GarbledResponse):
+            return idempotent
         if isinstance(exc, ServerError):
             if exc.status == 503:
                 return True

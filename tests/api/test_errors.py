@@ -164,11 +164,12 @@ def test_plain_http_to_https_port() -> None:
     nginx = "<html><head><title>400 The plain HTTP request was sent to HTTPS port</title></head></html>"
     err = error_from_response(_resp(400, html=nginx), base_url="http://immich.test:443")
     assert isinstance(err, ConnectionFailed) and "use https://" in _check_line(err)
-    err = error_from_transport(
-        httpx.RemoteProtocolError("Server disconnected without sending a response."),
-        base_url="http://immich.test:8443",
-    )
-    assert "if the server uses HTTPS on this port, use https://" in _check_line(err)
+    closed = httpx.RemoteProtocolError("Server disconnected without sending a response.")
+    err = error_from_transport(closed, base_url="http://immich.test:8443", speaks_tls=lambda: True)
+    assert "the port speaks HTTPS: use https://" in _check_line(err)
+    # A line that merely dropped (the port does not answer a TLS handshake) gets no such hint.
+    err = error_from_transport(closed, base_url="http://immich.test:8443", speaks_tls=lambda: False)
+    assert "https" not in _check_line(err).split("at http://immich.test:8443")[1]
 
 
 def _ssl_connect_error(reason: str, *, verify: bool) -> httpx.ConnectError:

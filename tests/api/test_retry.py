@@ -220,3 +220,42 @@ def test_503_retry_after_is_honoured(make_client: MakeClient) -> None:
     client, _ = make_client(_flaky(busy, json_response(200, [])), retry=RetryPolicy(sleep=sleeps))
     client.list_tags()
     assert sleeps == [3.0]
+
+
+LOGIN_PAGE = "<html><head><title>Sign in</title></head><body>log in</body></html>"
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        httpx.Response(200, content=b'[{"id": "t1", "na', headers={"content-type": "application/json"}),
+        httpx.Response(200, text=LOGIN_PAGE, headers={"content-type": "text/html"}),
+        httpx.Response(200, text="upstream hiccup", headers={"content-type": "text/plain"}),
+    ],
+    ids=["truncated", "html", "not-json"],
+)
+def test_a_body_that_is_not_json_is_retried_like_a_502(make_client: MakeClient, bad: httpx.Response) -> None:
+    client, rec = make_client(_flaky(bad, json_response(200, [])))
+    assert client.list_tags() == []
+    assert len(rec.requests) == 2
+
+
+def test_a_body_that_stays_bad_ends_with_what_was_expected(make_client: MakeClient) -> None:
+    from immich_mirror.errors import UnexpectedResponse
+
+    page = httpx.Response(200, text=LOGIN_PAGE, headers={"content-type": "text/html"})
+    client, rec = make_client(_flaky(page))
+    with pytest.raises(UnexpectedResponse) as info:
+        client.list_tags()
+    assert len(rec.requests) == 5
+    assert "from GET /api/tags, got an HTML page (text/html, title \"Sign in\")" in info.value.message
+
+
+def test_a_bad_body_of_a_create_is_not_retried(make_client: MakeClient) -> None:
+    from immich_mirror.errors import UnexpectedResponse
+
+    page = httpx.Response(201, text=LOGIN_PAGE, headers={"content-type": "text/html"})
+    client, rec = make_client(_flaky(page, json_response(201, {"id": "a1"})))
+    with pytest.raises(UnexpectedResponse):
+        client.create_album("2019-01-01 x")
+    assert len(rec.requests) == 1

@@ -44,6 +44,7 @@ class Servers:
     html: str  # a reverse proxy's login page on every path
     odd_json: str  # valid JSON of the wrong shape for /users/me
     refused: str  # nothing listens there
+    dropped: str  # plain HTTP that closes every connection without an answer
     library: FakeLibrary  # what the fake server holds
     log: RequestLog  # every request the plain fake server (``fake``) saw
 
@@ -74,9 +75,10 @@ def running_servers(tmp: Path) -> Iterator[Servers]:
                                                           "application/json")})
     odd = Override(app, {("GET", "/api/users/me"): (200, [{"id": "x"}], "application/json")})
     html = FaultMiddleware(app, FaultPlan.parse("html:1"))
+    dropped = FaultMiddleware(app, FaultPlan.parse("drop-before:1"))
     log = RequestLog(app)
     with ExitStack() as stack:
-        ports = [stack.enter_context(serve(a)) for a in (log, v1, html, odd)]
+        ports = [stack.enter_context(serve(a)) for a in (log, v1, html, odd, dropped)]
         tls_port = stack.enter_context(serve(app, tls=cert))
         with contextlib.closing(db_engine_socket()) as free:
             refused = free.getsockname()[1]
@@ -87,6 +89,7 @@ def running_servers(tmp: Path) -> Iterator[Servers]:
             html=f"http://127.0.0.1:{ports[2]}",
             odd_json=f"http://127.0.0.1:{ports[3]}",
             refused=f"http://127.0.0.1:{refused}",
+            dropped=f"http://127.0.0.1:{ports[4]}",
             library=library,
             log=log,
         )
@@ -299,6 +302,8 @@ CASES: list[Case] = [
          lambda c: (c.server(c.servers.tls.replace("https://", "http://")), ["--db", c.db(), "sync"])[1]),
     Case("https-to-http-port", "https:// to a port that speaks plain HTTP", "IMMICH_URL=https://... autotag sync",
          lambda c: (c.server(c.servers.fake.replace("http://", "https://")), ["--db", c.db(), "sync"])[1]),
+    Case("connection-dropped", "a plain-HTTP server that closes the connection (no https hint)",
+         "autotag sync", lambda c: (c.server(c.servers.dropped), ["--db", c.db(), "sync"])[1]),
     Case("wrong-key", "a wrong API key", "autotag sync",
          lambda c: (c.server(c.servers.fake, "not-a-key-of-this-server"), ["--db", c.db(), "sync"])[1]),
     Case("key-lacks-permission", "a read-only key (no tag.create) for a run", "autotag run",
@@ -353,7 +358,7 @@ def _truncated(c: Ctx) -> list[str]:
 def normalise(text: str, ctx: Ctx) -> str:
     s = ctx.servers
     out = text.replace(str(ctx.tmp), "<tmp>")
-    for name in ("fake", "tls", "v1", "html", "odd_json", "refused"):
+    for name in ("fake", "tls", "v1", "html", "odd_json", "refused", "dropped"):
         url: str = getattr(s, name)
         out = out.replace(url, "<url>").replace(url.replace("https://", "http://"), "<url>")
         out = out.replace(url.replace("http://", "https://"), "<url>")
