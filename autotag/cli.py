@@ -20,6 +20,7 @@ import click
 import typer
 from rich.console import Console
 from sqlalchemy.exc import DBAPIError
+from typer.exceptions import TyperException
 
 from autotag import render
 from autotag.config import AutotagConfig, load_config, parse_config, starter_config_text
@@ -275,7 +276,7 @@ def sql(
 def classify(
     dry_run: bool = typer.Option(False, "--dry-run", help="show the plan, write nothing"),
     as_json: bool = typer.Option(False, "--json", help="everything as JSON"),
-    limit: int = typer.Option(20, "--limit", help="mutations to list in the dry run"),
+    limit: int = typer.Option(20, "--limit", min=0, help="mutations to list in the dry run"),
     exclude: list[str] = typer.Option([], "--exclude", metavar="LINK", help=EXCLUDE_HELP),
     only: list[str] = typer.Option([], "--only", metavar="LINK", help=ONLY_HELP),
 ) -> None:
@@ -556,9 +557,16 @@ def main(argv: list[str] | None = None) -> int:
         code = _report(translate_db_error(db, exc), debug)
     except click.exceptions.Exit as exc:
         code = exc.exit_code
-    except click.ClickException as exc:
-        exc.show()
-        code = exc.exit_code
+    except (click.ClickException, TyperException) as exc:
+        # A usage mistake (unknown command or option, a missing or bad value): click's usage message,
+        # its "did you mean", exit 2. Typer carries its own copy of click, whose exceptions derive
+        # from TyperException, not from click's: both are usage errors, neither is a bug.
+        show = getattr(exc, "show", None)
+        if callable(show):
+            show()
+        else:
+            err.print(f"error: {exc}", markup=False)
+        code = int(getattr(exc, "exit_code", 2))
     except (KeyboardInterrupt, click.exceptions.Abort):
         err.print("interrupted")
         code = 130
