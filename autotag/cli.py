@@ -284,8 +284,14 @@ def classify(
     from autotag import session as ops
 
     s = with_links(writer(), exclude, only)
-    result = ops.classify(s, dry_run=dry_run, preview=None if as_json else limit)
+    empty = ops.never_synced(s)
+    result = ops.classify(s, dry_run=dry_run, preview=None if as_json else limit)  # rules compile even so
     end_progress()
+    if empty:
+        # Rules over an empty mirror plan nothing: "0 unclassified" would read as "all done".
+        err.print("the mirror is empty (never synced): run `autotag sync` first, or `autotag run --dry-run`")
+        if not as_json:
+            return
     base = normalize_server_url(s.cfg.immich.url) if s.cfg.immich.url else ""  # host:port/api -> a web link
     render.plan(out, result, result.rows, base=base, as_json=as_json, limit=limit)
 
@@ -317,6 +323,8 @@ def run(
     full: bool = typer.Option(False, "--full", help="full sync first"),
     strict: bool = typer.Option(False, "--strict", help="fail if a write is still lost after verifying"),
     as_json: bool = typer.Option(False, "--json"),
+    dry_run: bool = typer.Option(False, "--dry-run", help="sync, then show the plan; queue and push nothing"),
+    limit: int = typer.Option(20, "--limit", min=0, help="mutations to list in the dry run"),
     exclude: list[str] = typer.Option([], "--exclude", metavar="LINK", help=EXCLUDE_HELP),
     only: list[str] = typer.Option([], "--only", metavar="LINK", help=ONLY_HELP),
 ) -> None:
@@ -325,6 +333,16 @@ def run(
 
     s = with_links(writer(), exclude, only)
     _install_signal_handlers()
+    if dry_run:
+        summary = ops.sync(s, full=full)
+        end_progress()
+        if not as_json:
+            err.print(summary.line(), markup=False)
+        planned = ops.classify(s, dry_run=True, preview=None if as_json else limit)
+        end_progress()
+        base = normalize_server_url(s.cfg.immich.url) if s.cfg.immich.url else ""
+        render.plan(out, planned, planned.rows, base=base, as_json=as_json, limit=limit)
+        return
 
     def phase_done(name: str, phase: Any) -> None:
         """Each step's summary as it ends (sync, then classify, then push), not all at the end."""

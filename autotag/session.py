@@ -142,6 +142,12 @@ def sync(session: Session, *, full: bool = False) -> SyncSummary:
     return summary
 
 
+def never_synced(session: Session) -> bool:
+    """No sync ever finished on this mirror: its rules would see no asset at all."""
+    with session.engine.connect() as conn:
+        return conn.exec_driver_sql("SELECT 1 FROM sync_runs WHERE status = 'ok' LIMIT 1").first() is None
+
+
 def output_tags(cfg: AutotagConfig) -> list[str]:
     """The tags the tool sets only as markers: nothing else reads them, so a plan never rehearses them."""
     return [cfg.markers.unclassified, cfg.markers.conflict, cfg.duplicates.conflict_tag, cfg.album_dates.tag]

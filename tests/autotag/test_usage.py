@@ -40,3 +40,33 @@ def test_a_usage_mistake_gets_the_usage_message_and_exit_2(
     assert "a bug" not in err and "Traceback" not in err
     if argv != ["--db"]:  # click names no command when the global option itself is cut short
         assert err.startswith("Usage: autotag"), err
+
+
+def test_classify_on_a_never_synced_mirror_says_to_sync(isolated: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["--db", str(isolated / "m.db"), "classify", "--dry-run"])
+    out, err = capsys.readouterr()
+    assert code == 0 and out == ""
+    assert err.strip() == "the mirror is empty (never synced): run `autotag sync` first, or `autotag run --dry-run`"
+
+
+def test_run_dry_run_syncs_then_shows_the_plan_and_changes_nothing(
+    isolated: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from immich_mirror.fake.library import FakeLibrary
+    from immich_mirror.fake.runner import running_fake_server
+
+    lib = FakeLibrary(seed=2)
+    for i in range(6):
+        lib.add_asset(f"IMG_2019041{i}_120000.jpg")
+    before = lib.snapshot()
+    db = str(isolated / "m.db")
+    with running_fake_server(lib) as (url, key):
+        monkeypatch.setenv("IMMICH_URL", url)
+        monkeypatch.setenv("IMMICH_API_KEY", key)
+        code = main(["--db", db, "run", "--dry-run"])
+        out, err = capsys.readouterr()
+        assert code == 0, err
+        assert "assets +6" in err and "unclassified 6" in out and "plan:   6 mutation(s)" in out
+        assert lib.snapshot() == before
+        assert main(["--db", db, "sql", "SELECT COUNT(*) AS n FROM outbox", "--csv"]) == 0
+        assert capsys.readouterr().out.splitlines() == ["n", "0"]
