@@ -42,6 +42,8 @@ app.add_typer(links_app, name="links")
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
+# Summaries and progress lines (sync, push, watch): stderr too, but silent with -q, which keeps errors only.
+info = Console(stderr=True, highlight=False, soft_wrap=True)
 log = logging.getLogger("autotag")
 
 
@@ -177,6 +179,7 @@ def _global(
     state.config, state.db, state.url, state.insecure, state.debug = config, db, url, insecure, debug
     state.include_partners = include_partners
     state.verbosity = -1 if quiet else verbose
+    info.quiet = quiet
 
 
 # ------------------------------------------------------------------------------------------ setup
@@ -247,7 +250,7 @@ def sync(
 
     summary = ops.sync(writer(), full=full)
     end_progress()
-    err.print(summary.line())
+    info.print(summary.line())
 
 
 @app.command()
@@ -314,7 +317,7 @@ def push(
     _install_signal_handlers()
     result = ops.push(s)
     end_progress()
-    render.push_result(err, result)
+    render.push_result(info, result)
     _exit_for(result, strict)
 
 
@@ -337,7 +340,7 @@ def run(
         summary = ops.sync(s, full=full)
         end_progress()
         if not as_json:
-            err.print(summary.line(), markup=False)
+            info.print(summary.line(), markup=False)
         planned = ops.classify(s, dry_run=True, preview=None if as_json else limit)
         end_progress()
         base = normalize_server_url(s.cfg.immich.url) if s.cfg.immich.url else ""
@@ -350,12 +353,12 @@ def run(
         if as_json:
             return
         if name == "sync":
-            err.print(phase.line(), markup=False)
+            info.print(phase.line(), markup=False)
         elif name == "classify":
-            err.print(render.classify_line(phase), markup=False)
-            render.problems(err, phase.problems)
+            info.print(render.classify_line(phase), markup=False)
+            render.problems(info, phase.problems)
         elif name == "push":
-            render.push_result(err, phase)
+            render.push_result(info, phase)
 
     result = ops.run(s, full=full, on_phase=phase_done)
     if as_json:
@@ -380,6 +383,7 @@ def undo(
     if pushed is not None and (pushed.dead or pushed.failed or pushed.interrupted):
         # A partial undo is no success: a script must see it, and the user what is left.
         err.print(render.undo_incomplete(result), markup=False)
+        _stop["reported"] = True
         raise typer.Exit(130 if pushed.interrupted and not (pushed.dead or pushed.failed) else 1)
 
 
@@ -439,22 +443,22 @@ def watch(
 
     s = with_links(writer(), exclude, only)
     _install_signal_handlers()
-    err.print(f"watching {s.db_path} every {interval:g} s (Ctrl-C to stop)", markup=False)
+    info.print(f"watching {s.db_path} every {interval:g} s (Ctrl-C to stop)", markup=False)
 
-    def say(line: str) -> None:
+    def say(line: str, console: Console = err) -> None:
         end_progress()
-        err.print(line, markup=False)
+        console.print(line, markup=False)
 
     result = Watcher(
         s,
         interval=interval,
         max_backoff=max_backoff,
         max_cycles=cycles,
-        on_status=lambda st: say(st.line()),
+        on_status=lambda st: say(st.line(), info),
         on_event=say,
     ).run()
     if result.stopped:
-        err.print(f"stopped after {result.cycles} cycle(s), {result.changes} change(s); nothing is lost")
+        info.print(f"stopped after {result.cycles} cycle(s), {result.changes} change(s); nothing is lost")
 
 
 @app.command("install-service")
@@ -499,7 +503,7 @@ def links_check(
 
 
 # ------------------------------------------------------------------------------------------ plumbing
-_stop = {"requested": False}
+_stop = {"requested": False, "reported": False}  # reported: the command said itself that it was interrupted
 
 
 def _install_signal_handlers() -> None:
@@ -519,6 +523,7 @@ def _install_signal_handlers() -> None:
 
 def _exit_for(result: Any, strict: bool) -> None:
     if result.interrupted:
+        _stop["reported"] = True  # push_result said how to finish
         raise typer.Exit(130)
     if result.dead:
         err.print(f"warning: {result.dead} mutation(s) could not be applied (see `autotag sql` on outbox)")
@@ -564,8 +569,12 @@ def main(argv: list[str] | None = None) -> int:
     code = 0
     try:
         # Without standalone mode click returns the code of a typer.Exit instead of raising it.
+        _stop.update(requested=False, reported=False)
         result = app(args=args, prog_name="autotag", standalone_mode=False)
         code = result if isinstance(result, int) else 0
+        if code == 130 and not _stop["reported"]:
+            # Typer turns Ctrl-C into a silent exit 130 (sync, classify, a second Ctrl-C during a push).
+            err.print("interrupted; nothing lost, rerun to go on")
     except ImmichMirrorError as exc:
         code = _report(exc, debug)
     except (DBAPIError, sqlite3.Error) as exc:
@@ -585,8 +594,9 @@ def main(argv: list[str] | None = None) -> int:
         else:
             err.print(f"error: {exc}", markup=False)
         code = int(getattr(exc, "exit_code", 2))
-    except (KeyboardInterrupt, click.exceptions.Abort):
-        err.print("interrupted")
+    except (KeyboardInterrupt, click.exceptions.Abort, typer.Abort):
+        # Every write is its own transaction (a page, a batch): what was done stays, the rest is redone.
+        err.print("interrupted; nothing lost, rerun to go on")
         code = 130
     except Exception as exc:  # the last resort: a bug or an OS error no layer above named
         code = _report_unexpected(exc, debug)

@@ -136,7 +136,7 @@ class SyncRun(Base):
     started_at: Mapped[str] = mapped_column(String)
     finished_at: Mapped[str | None] = mapped_column(String)
     mode: Mapped[str] = mapped_column(String)  # incremental | full
-    status: Mapped[str] = mapped_column(String)  # running | ok | failed
+    status: Mapped[str] = mapped_column(String)  # running | ok | failed | interrupted (Ctrl-C)
     error: Mapped[str | None] = mapped_column(Text)
     server_version: Mapped[str | None] = mapped_column(String)
     assets_added: Mapped[int] = mapped_column(Integer, server_default=text("0"))

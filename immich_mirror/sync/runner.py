@@ -71,12 +71,18 @@ def _start_run(engine: Engine, mode: str, version: str) -> int:
 
 
 def _finish_run(
-    engine: Engine, run_id: int, stats: SyncStats, requests: int, nbytes: int, error: str | None
+    engine: Engine,
+    run_id: int,
+    stats: SyncStats,
+    requests: int,
+    nbytes: int,
+    error: str | None,
+    status: str | None = None,
 ) -> None:
     values = {
         "id": run_id,
         "t": now_iso(),
-        "status": "failed" if error else "ok",
+        "status": status or ("failed" if error else "ok"),
         "error": error,
         "requests": requests,
         "bytes": nbytes,
@@ -143,7 +149,11 @@ def run_sync(
         sync_assets(ctx, since, server_now)
         sync_albums(ctx, since)
         sync_tags(ctx, None if tags_pending else since)
-    except BaseException as exc:  # a known error, Ctrl-C or a bug: record it, then let it propagate
+    except KeyboardInterrupt:  # Ctrl-C: no failure, every page read so far is stored; the next sync goes on
+        _finish_run(engine, run_id, ctx.stats, client.requests - req0, client.bytes_received - bytes0, None,
+                    "interrupted")
+        raise
+    except BaseException as exc:  # a known error or a bug: record it, then let it propagate
         error = exc.message if isinstance(exc, ImmichMirrorError) else f"{type(exc).__name__}: {exc}"
         _finish_run(engine, run_id, ctx.stats, client.requests - req0, client.bytes_received - bytes0, error)
         raise

@@ -160,7 +160,7 @@ def test_interrupted_sync_resumes_and_converges(library: FakeLibrary, engine: En
         run_sync(client, engine)
     client.search_assets = real  # type: ignore[method-assign]
     with engine.connect() as conn:
-        assert conn.execute(text("SELECT status FROM sync_runs")).scalar() == "failed"
+        assert conn.execute(text("SELECT status FROM sync_runs")).scalar() == "interrupted"
     run_sync(client, engine)
     assert_mirror_equals_server(engine, library)
 
