@@ -34,7 +34,7 @@ def test_a_usage_mistake_gets_the_usage_message_and_exit_2(
     capsys: pytest.CaptureFixture[str], argv: list[str], error: str
 ) -> None:
     code = main(argv)
-    out, err = capsys.readouterr()
+    _out, err = capsys.readouterr()
     assert code == 2, err
     assert error in " ".join(err.split()), err
     assert "a bug" not in err and "Traceback" not in err
