@@ -22,7 +22,7 @@ from rich.console import Console
 from sqlalchemy.exc import DBAPIError
 from typer.exceptions import TyperException
 
-from autotag import render
+from autotag import jsonout, render
 from autotag.config import AutotagConfig, load_config, parse_config, starter_config_text
 from autotag.lock import DbLock
 from autotag.progress_view import ProgressView
@@ -229,13 +229,18 @@ def init(
 
 
 @app.command()
-def doctor() -> None:
+def doctor(
+    as_json: bool = typer.Option(False, "--json", help="the result as JSON (fields: docs/json.md)"),
+) -> None:
     """Check config, server, version, API key, permissions and the database path."""
     from autotag.doctor import run_checks
 
     config_file, _named = mconf.config_path(state.config, os.environ)
     checks = run_checks(session(), config_file)
-    render.checklist(out, checks)
+    if as_json:
+        _print_json(jsonout.doctor(checks))
+    else:
+        render.checklist(out, checks)
     if any(not c.ok for c in checks):
         raise typer.Exit(1)
 
@@ -244,21 +249,30 @@ def doctor() -> None:
 @app.command()
 def sync(
     full: bool = typer.Option(False, "--full", help="re-read everything and reconcile deletions"),
+    as_json: bool = typer.Option(False, "--json", help="the result as JSON (fields: docs/json.md)"),
 ) -> None:
     """Refresh the local mirror from Immich (incremental by default)."""
     from autotag import session as ops
 
     summary = ops.sync(writer(), full=full)
     end_progress()
-    info.print(summary.line())
+    if as_json:
+        _print_json(jsonout.sync_summary(summary))
+    else:
+        info.print(summary.line())
 
 
 @app.command()
-def status() -> None:
+def status(
+    as_json: bool = typer.Option(False, "--json", help="the result as JSON (fields: docs/json.md)"),
+) -> None:
     """Database path, server, last sync, counts."""
-    from autotag.report import status_info
+    from autotag.report import status_data, status_info
 
-    render.kv(out, status_info(session()))
+    if as_json:
+        _print_json(status_data(session()))
+    else:
+        render.kv(out, status_info(session()))
 
 
 @app.command()
@@ -303,6 +317,7 @@ def classify(
 def push(
     dry_run: bool = typer.Option(False, "--dry-run", help="show the calls it would make"),
     strict: bool = typer.Option(False, "--strict", help="fail if a write is still lost after verifying"),
+    as_json: bool = typer.Option(False, "--json", help="the result as JSON (fields: docs/json.md)"),
 ) -> None:
     """Apply the queued mutations to Immich, then verify what the server kept."""
     from autotag import session as ops
@@ -310,14 +325,21 @@ def push(
 
     s = session()
     if dry_run:
-        for line in describe_pending(s.engine, s.cfg.push.chunk_size) or ["nothing to push"]:
+        lines = describe_pending(s.engine, s.cfg.push.chunk_size)
+        if as_json:
+            _print_json({"calls": lines})
+            return
+        for line in lines or ["nothing to push"]:
             out.print(line)
         return
     writer()
     _install_signal_handlers()
     result = ops.push(s)
     end_progress()
-    render.push_result(info, result)
+    if as_json:
+        _print_json(jsonout.push_result(result))
+    else:
+        render.push_result(info, result)
     _exit_for(result, strict)
 
 
@@ -372,13 +394,17 @@ def run(
 def undo(
     run_id: int | None = typer.Option(None, "--run", help="run to revert (default: the newest not undone yet)"),
     yes: bool = typer.Option(False, "--yes", help="apply (default: only show)"),
+    as_json: bool = typer.Option(False, "--json", help="the result as JSON (fields: docs/json.md)"),
 ) -> None:
     """Revert the changes of a run through the outbox."""
     from autotag import session as ops
 
     result = ops.undo(writer() if yes else session(), run_id=run_id, apply=yes)
     end_progress()
-    render.undo(out, result, applied=yes)
+    if as_json:
+        _print_json(jsonout.undo(result, applied=yes))
+    else:
+        render.undo(out, result, applied=yes)
     pushed = result.push
     if pushed is not None and (pushed.dead or pushed.failed or pushed.interrupted):
         # A partial undo is no success: a script must see it, and the user what is left.
@@ -390,11 +416,16 @@ def undo(
 @app.command()
 def report(
     directory: Path = typer.Argument(Path("autotag-report"), help="where to write the report"),
+    as_json: bool = typer.Option(False, "--json", help="the result as JSON (fields: docs/json.md)"),
 ) -> None:
     """Write the modification log (CSV) and statistics (JSON + summary)."""
     from autotag.report import run_list, write_report
 
     paths = write_report(session(), directory)
+    if as_json:
+        stats = next(p for p in paths if p.name == "statistics.json")
+        _print_json(jsonout.report(paths, json.loads(stats.read_text(encoding="utf-8"))))
+        return
     for p in paths:
         out.print(str(p))
     render.runs(out, run_list(session()))
@@ -489,13 +520,17 @@ def install_service(
 def links_check(
     exclude: list[str] = typer.Option([], "--exclude", metavar="LINK", help=EXCLUDE_HELP),
     only: list[str] = typer.Option([], "--only", metavar="LINK", help=ONLY_HELP),
-    sample: int = typer.Option(3, "--sample", help="web links to show per link"),
+    sample: int = typer.Option(3, "--sample", min=0, help="web links to show per link"),
+    as_json: bool = typer.Option(False, "--json", help="the result as JSON (fields: docs/json.md)"),
 ) -> None:
     """Show what each exclude:/only: link resolves to in the mirror (count and a few web links)."""
     from autotag.links import resolve_config_links, session_base
 
     s = with_links(session(), exclude, only)
     resolutions = resolve_config_links(s)
+    if as_json:
+        _print_json(jsonout.link_resolutions(resolutions, session_base(s)))
+        return
     if not resolutions:
         out.print("no links: add exclude: or only: to the config, or pass --exclude/--only")
         return
@@ -503,6 +538,10 @@ def links_check(
 
 
 # ------------------------------------------------------------------------------------------ plumbing
+def _print_json(data: Any) -> None:
+    out.print_json(json.dumps(data, default=str))
+
+
 _stop = {"requested": False, "reported": False}  # reported: the command said itself that it was interrupted
 
 

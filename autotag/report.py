@@ -75,6 +75,37 @@ def _status_counts(engine: Engine, info: dict[str, Any]) -> None:
         info["outbox"] = ", ".join(f"{s} {n}" for s, n in states) or "empty"
 
 
+def status_data(session: Session) -> dict[str, Any]:
+    """``status --json``: the same facts as ``status_info``, with their types (docs/json.md)."""
+    data: dict[str, Any] = {
+        "database": str(session.db_path),
+        "server": session.cfg.immich.url,
+        "exists": session.db_path.exists(),
+        "server_version": None,
+        "last_sync": None,
+        "counts": {},
+        "outbox": {},
+    }
+    if not data["exists"]:
+        return data
+    engine = open_db(session.db_path, readonly=True)
+    try:
+        with engine.connect() as conn:
+            last = conn.execute(text("SELECT * FROM sync_runs ORDER BY id DESC LIMIT 1")).first()
+            data["last_sync"] = None if last is None else dict(last._mapping)
+            data["server_version"] = conn.execute(
+                text("SELECT value FROM sync_state WHERE key = 'server_version'")
+            ).scalar()
+            for table in ("assets", "albums", "album_assets", "tags", "asset_tags"):
+                data["counts"][table] = int(conn.execute(text(f"SELECT COUNT(*) FROM {table}")).scalar_one())
+            data["outbox"] = {
+                str(s): int(n) for s, n in conn.execute(text("SELECT state, COUNT(*) FROM outbox GROUP BY state"))
+            }
+    finally:
+        engine.dispose()
+    return data
+
+
 def _refresh_rule_views(session: Session) -> None:
     """Make the rule views match the config (a short write) when the mirror can be written.
 
