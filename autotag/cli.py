@@ -34,10 +34,14 @@ from immich_mirror.urls import normalize_server_url
 
 app = typer.Typer(
     add_completion=False,
+    # click's plain help: typer's rich panels print "<bool>" after every flag, as if it took a value.
+    rich_markup_mode=None,
     no_args_is_help=True,
     help="Mirror your Immich library into SQLite and mark unorganised photos with tags.",
 )
-links_app = typer.Typer(help="Immich web links in `exclude:` and `only:`.", no_args_is_help=True)
+links_app = typer.Typer(
+    help="Immich web links in `exclude:` and `only:`.", no_args_is_help=True, rich_markup_mode=None
+)
 app.add_typer(links_app, name="links")
 
 out = Console(highlight=False, soft_wrap=True)

@@ -176,6 +176,9 @@ def sync_albums(ctx: SyncContext, since: datetime | None) -> None:
         known = {r[0]: (r[1], r[2]) for r in conn.execute(text("SELECT id, raw, members_key FROM albums"))}
         gone = set(known) - set(server)
         for album_id in gone:
+            # Its links go with it (the delete cascades): count them, or the summary hides them.
+            links = conn.execute(text("SELECT COUNT(*) FROM album_assets WHERE album_id = :a"), {"a": album_id})
+            ctx.stats.album_links.removed += int(links.scalar_one())
             conn.execute(text("DELETE FROM albums WHERE id = :a"), {"a": album_id})  # cascades album_assets
         ctx.stats.albums.removed += len(gone)
         for album_id, (album, is_owned) in server.items():

@@ -70,3 +70,10 @@ def test_run_dry_run_syncs_then_shows_the_plan_and_changes_nothing(
         assert lib.snapshot() == before
         assert main(["--db", db, "sql", "SELECT COUNT(*) AS n FROM outbox", "--csv"]) == 0
         assert capsys.readouterr().out.splitlines() == ["n", "0"]
+
+
+def test_help_shows_no_type_after_a_flag(capsys: pytest.CaptureFixture[str]) -> None:
+    for argv in (["--help"], ["sync", "--help"], ["classify", "--help"], ["undo", "--help"]):
+        assert main(argv) == 0
+        out = capsys.readouterr().out
+        assert "<bool>" not in out and "--help" in out, argv
