@@ -9,10 +9,11 @@ DEMO_ASSETS ?= 3000
 
 install: $(VENV)/.installed
 
+# PYTHONWARNINGS: setuptools prints a banner at every editable install (about folders named like the
+# package), which reads like a problem of ours.
 $(VENV)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	# setuptools warns about every editable install (a banner about folders named like the package): not ours to fix.
 	PYTHONWARNINGS='ignore:Editable installation' $(BIN)/pip install -q -c constraints.txt -e '.[dev]'
 	touch $@
 
