@@ -77,3 +77,18 @@ def test_help_shows_no_type_after_a_flag(capsys: pytest.CaptureFixture[str]) -> 
         assert main(argv) == 0
         out = capsys.readouterr().out
         assert "<bool>" not in out and "--help" in out, argv
+
+
+def test_docs_give_the_real_default_mirror_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    from immich_mirror.config import default_db_path
+
+    monkeypatch.delenv("XDG_DATA_HOME", raising=False)
+    monkeypatch.setenv("HOME", "/home/me")
+    watch_doc = (Path(__file__).resolve().parents[2] / "docs" / "watch.md").read_text(encoding="utf-8")
+    assert f"watching {default_db_path()} every" in watch_doc
+
+
+def test_make_install_hides_the_editable_install_banner() -> None:
+    makefile = (Path(__file__).resolve().parents[2] / "Makefile").read_text(encoding="utf-8")
+    install = next(line for line in makefile.splitlines() if "pip install -q -c constraints.txt -e" in line)
+    assert "PYTHONWARNINGS='ignore:Editable installation'" in install
