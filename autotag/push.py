@@ -36,7 +36,7 @@ from datetime import UTC, datetime
 from functools import partial
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Connection, Engine, text
 
 from autotag.created_tags import delete_created_tags, ensure_tags
 from autotag.effects import apply_to_mirror, change_of
@@ -158,6 +158,7 @@ class Pusher:
         # tag id -> (assets that must have it, assets that must not): what verification checks
         self._want: dict[str, tuple[set[str], set[str]]] = defaultdict(lambda: (set(), set()))
         self._warned_paused = False
+        self._undo_runs: dict[int, bool] = {}  # run id -> is an undo (see _log_run)
         # When the last write was sent or the queues last found empty (time.monotonic()).
         self._quiet_since: float | None = None
         self._verified_from: datetime | None = None
@@ -405,9 +406,24 @@ class Pusher:
         with self.engine.begin() as conn:
             mark_sent(conn, queued)
             apply_to_mirror(conn, rows, self._tag_ids)
-            record_changes(conn, self.run_id, [change_of(r, note) for r in rows])
+            by_run: dict[int | None, list[dict[str, Any]]] = defaultdict(list)
+            for r in rows:
+                by_run[self._log_run(conn, r.run_id)].append(change_of(r, note))
+            for run_id, changes in by_run.items():
+                record_changes(conn, run_id, changes)
         self.result.sent += len(queued)
         self._tick()
+
+    def _log_run(self, conn: Connection, row_run: int | None) -> int | None:
+        """The run a change is logged under: this push's, except for the rows of an undo another push
+        finishes (an interrupted ``undo --yes``, then ``push``): they stay the undo's, or ``undo`` would
+        take the push for a run of its own and revert the undo's second half."""
+        if row_run is None or row_run == self.run_id:
+            return self.run_id
+        if row_run not in self._undo_runs:
+            undo_of = conn.execute(text("SELECT undo_of FROM runs WHERE id = :r"), {"r": row_run}).scalar()
+            self._undo_runs[row_run] = undo_of is not None
+        return row_run if self._undo_runs[row_run] else self.run_id
 
     # ----------------------------------------------------------------- verify
     def _members(self, tag_id: str, read: list[int], expected: int) -> set[str]:

@@ -114,3 +114,21 @@ def test_an_undo_that_could_not_revert_everything_exits_non_zero(
     # The first `run` is run 1 (one run per command typed), its undo run 2.
     assert last.startswith("error: run 1 is only partly undone: 8 could not be reverted (see `autotag sql"), err
     assert "WHERE run_id = 2 " in last
+
+
+def test_an_undo_another_push_finishes_stays_the_undos(session: Session, library: FakeLibrary) -> None:
+    before = tags(library)
+    ops.run(session)
+    session.should_stop = lambda: True  # Ctrl-C before the undo's first call
+    stopped = ops.undo(session, run_id=None, apply=True)
+    assert stopped.push is not None and stopped.push.interrupted
+    with pytest.raises(ImmichMirrorError, match="which did not finish: run `autotag push` to finish it"):
+        ops.undo(session, run_id=None, apply=False)
+    session.should_stop = lambda: False
+    finished = ops.push(session)  # the user does as told
+    assert finished.sent > 0 and tags(library) == before
+    with session.engine.connect() as conn:
+        logged = dict(conn.execute(text("SELECT run_id, COUNT(*) FROM changes GROUP BY run_id")).all())
+    assert logged.get(stopped.run_id, 0) >= finished.sent  # the undo's changes, not the push's
+    with pytest.raises(ImmichMirrorError, match="every run with changes was undone already"):
+        ops.undo(session, run_id=None, apply=False)  # not: "undo the push", which would redo the run
