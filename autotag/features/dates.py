@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -36,6 +37,7 @@ from immich_mirror.db.engine import sql_regexp_date
 
 FEATURE = "dates"
 _BATCH = 5000
+_YEARISH = re.compile(r"(?:19|20)\d\d")  # every dated folder has a year: most paths are ruled out at once
 
 
 # ---------------------------------------------------------------------------------- 1. what names say
@@ -56,7 +58,7 @@ def found_dates(cfg: AutotagConfig, name: str | None, path: str | None, folders:
     if path:
         folder = path.replace("\\", "/").rsplit("/", 1)[0]
         if folder not in folders:  # a library's files share few folders: each is parsed once
-            folders[folder] = parse_folders(path)
+            folders[folder] = parse_folders(path) if _YEARISH.search(folder) else None
         if folders[folder] is not None:
             yield "folder", folders[folder]  # type: ignore[misc]
 
@@ -77,21 +79,16 @@ def _scan(conn: Connection, cfg: AutotagConfig) -> None:
         {"v": version},
     ).all()
     folders: dict[str, FoundDate | None] = {}
-    found: list[dict[str, Any]] = []
+    found: list[tuple[Any, ...]] = []
     for asset_id, name, path, _sig in rows:
         for slot, f in found_dates(cfg, name, path, folders):
-            found.append({"a": asset_id, "s": slot, "f": f.family, "v": f.value, "p": f.precision,
-                          "i": int(f.instant)})
-    for i in range(0, len(found), _BATCH):
-        conn.execute(
-            text("INSERT OR REPLACE INTO date_found (asset_id, slot, family, value, precision, instant) "
-                 "VALUES (:a, :s, :f, :v, :p, :i)"),
-            found[i : i + _BATCH],
-        )
-    scanned = [{"a": r[0], "g": r[3]} for r in rows]
-    for i in range(0, len(scanned), _BATCH):
-        conn.execute(text("INSERT OR REPLACE INTO date_found_scan (asset_id, sig) VALUES (:a, :g)"),
-                     scanned[i : i + _BATCH])
+            found.append((asset_id, slot, f.family, f.value, f.precision, int(f.instant)))
+    # the DB-API cursor: SQLAlchemy's per-row parameter handling costs more than SQLite's inserts
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    cursor.executemany("INSERT OR REPLACE INTO date_found (asset_id, slot, family, value, precision, instant) "
+                       "VALUES (?, ?, ?, ?, ?, ?)", found)
+    cursor.executemany("INSERT OR REPLACE INTO date_found_scan (asset_id, sig) VALUES (?, ?)",
+                       [(r[0], r[3]) for r in rows])
 
 
 # ------------------------------------------------------------------------------------ 2. each state
