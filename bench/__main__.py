@@ -4,7 +4,7 @@ Every measured stage runs in a child process (``bench/stage.py``) so that its pe
 fake server runs in this process, on a loopback port. Results go to stdout and to
 ``docs/benchmarks.md``.
 
-    python -m bench [--sizes 10000,100000] [--million 1000000] [--lost 10000] [--no-write]
+    python -m bench [--sizes 10000,100000] [--million 1000000] [--lost 10000] [--first-run 20000] [--no-write]
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from bench.first_run import capture_first_run
 from bench.million import build_mirror
 from immich_mirror.fake.generate import generate_library
 from immich_mirror.fake.library import FakeLibrary
@@ -347,6 +348,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sizes", default="10000,100000")
     parser.add_argument("--million", type=int, default=1_000_000, help="0 to skip")
     parser.add_argument("--lost", type=int, default=10_000, help="0 to skip")
+    parser.add_argument("--first-run", type=int, default=20_000, help="assets of the terminal capture; 0 to skip")
     parser.add_argument("--no-write", action="store_true", help="do not update docs/benchmarks.md")
     args = parser.parse_args(argv)
     sizes = [int(s) for s in args.sizes.split(",") if s]
@@ -362,6 +364,14 @@ def main(argv: list[str] | None = None) -> int:
             bench_million(args.million, tmp, rows, details)
         if args.lost:
             bench_lost_writes(args.lost, tmp, rows, details)
+        if args.first_run:
+            # What a person sees (bench/first_run.py): an admin key, then a user key's fixed spacing.
+            for admin in (True, False):
+                run = capture_first_run(args.first_run, admin=admin)
+                rows.append(run.row())
+                details[f"first_run_{args.first_run}_{'admin' if admin else 'user'}"] = {
+                    k: v for k, v in run.__dict__.items() if k != "lines"
+                }
     table = write_table(rows, argv)
     print(table)
     if not args.no_write:

@@ -14,6 +14,7 @@ import argparse
 import os
 import re
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 from immich_mirror.fake.faults import FaultPlan
@@ -26,8 +27,9 @@ _STATE = re.compile(rb"\d+/\d+ \w+|\(\d+ jobs queued|\(about \d+ s\)")
 _CONTROL = re.compile(rb"\x1b\[[0-9;?]*[ -/]*[@-~]")
 
 
-def stills(capture: Capture) -> tuple[float, float]:
-    """(longest time the progress numbers did not change once the first one showed, when it showed).
+def stills(capture: Capture) -> tuple[float, float, str]:
+    """(longest time the progress numbers did not change once the first one showed, when it showed,
+    what the screen showed as that stillness ended).
 
     Before the first number the command starts up (Python imports, opening the mirror, the server's
     version, user and counts): that time is reported on its own."""
@@ -35,16 +37,68 @@ def stills(capture: Capture) -> tuple[float, float]:
     last_change: float | None = None
     first: float | None = None
     longest = 0.0
+    where = ""
     for at, data in capture.chunks:
         found = _STATE.findall(_CONTROL.sub(b"", data))
         if not found or found[-1] == last_state:
             continue
         if first is None:
             first = at
-        if last_change is not None:
-            longest = max(longest, at - last_change)
+        if last_change is not None and at - last_change > longest:
+            longest, where = at - last_change, found[-1].decode()
         last_state, last_change = found[-1], at
-    return longest, first if first is not None else capture.seconds
+    return longest, first if first is not None else capture.seconds, where
+
+
+@dataclass
+class FirstRun:
+    """One capture of ``autotag run`` on a pseudo-terminal, as the person saw it."""
+
+    assets: int
+    admin: bool
+    returncode: int
+    seconds: float
+    first_number: float  # when the first progress number showed (start-up before it)
+    still: float  # the longest time the numbers then stood still
+    still_until: str  # what the screen showed when that stillness ended
+    push_counts: int  # distinct push counts shown
+    summaries: list[str]
+    lines: list[str]
+
+    def row(self) -> tuple[str, str, str, str, str]:
+        key = "admin key (waits for the queues)" if self.admin else "user key (spaces its writes)"
+        return (
+            f"first run {self.assets // 1000}k on a terminal, slow fake, {key}: progress numbers on screen",
+            f"never still more than {self.still:.1f} s after the first one ({self.first_number:.1f} s, start-up); "
+            f"{self.push_counts} push counts shown; {self.seconds:.0f} s in all",
+            "-",
+            "-",
+            "still <= 10 s",
+        )
+
+
+def capture_first_run(assets: int, *, admin: bool, write_latency: float = 2.0, job_delay: float = 5.0) -> FirstRun:
+    lib = generate_library(assets, seed=21, jobs="async", lost_writes_rate=0.1)
+    lib.job_delay_s = job_delay
+    lib.users[lib.owner_id].is_admin = admin
+    faults = FaultPlan.parse(f"latency:1:{write_latency:g}@PUT /api/tags/assets")
+    with tempfile.TemporaryDirectory() as tmp, running_fake_server(lib, faults=faults) as (url, key):
+        env = {**os.environ, "IMMICH_URL": url, "IMMICH_API_KEY": key}
+        capture = run_autotag(["--db", str(Path(tmp) / "m.db"), "run"], env, tty=True, timeout=900)
+    still, first, where = stills(capture)
+    lines = capture.lines()
+    return FirstRun(
+        assets=assets,
+        admin=admin,
+        returncode=capture.returncode,
+        seconds=capture.seconds,
+        first_number=first,
+        still=still,
+        still_until=where,
+        push_counts=len({int(n) for n in re.findall(r"(\d+)/\d+ changes", capture.text())}),
+        summaries=[ln for ln in lines if re.match(r"(sync \(|classify: |push: \d+ applied|unclassified )", ln)],
+        lines=lines,
+    )
 
 
 def main() -> None:
@@ -55,24 +109,14 @@ def main() -> None:
     parser.add_argument("--job-delay", type=float, default=5.0)
     parser.add_argument("--save", type=Path, help="write the cleaned capture here")
     args = parser.parse_args()
-    lib = generate_library(args.assets, seed=21, jobs="async", lost_writes_rate=0.1)
-    lib.job_delay_s = args.job_delay
-    lib.users[lib.owner_id].is_admin = args.admin
-    faults = FaultPlan.parse(f"latency:1:{args.write_latency:g}@PUT /api/tags/assets")
-    with tempfile.TemporaryDirectory() as tmp, running_fake_server(lib, faults=faults) as (url, key):
-        env = {**os.environ, "IMMICH_URL": url, "IMMICH_API_KEY": key}
-        capture = run_autotag(["--db", str(Path(tmp) / "m.db"), "run"], env, tty=True, timeout=900)
-    longest, first = stills(capture)
-    text = capture.text()
-    pushes = sorted({int(n) for n in re.findall(r"(\d+)/\d+ changes", text)})
-    print(f"exit {capture.returncode}, {capture.seconds:.1f} s in all, first number on screen after {first:.1f} s")
-    print(f"longest time the progress numbers then stood still: {longest:.1f} s")
-    print(f"push counts shown: {len(pushes)} distinct ({pushes[:3]} ... {pushes[-2:]})")
-    for line in capture.lines():
-        if re.match(r"(sync \(|classify: |push: \d+ applied|unclassified )", line):
-            print(f"  {line}")
+    run = capture_first_run(args.assets, admin=args.admin, write_latency=args.write_latency, job_delay=args.job_delay)
+    print(f"exit {run.returncode}, {run.seconds:.1f} s in all, first number on screen after {run.first_number:.1f} s")
+    print(f"longest time the progress numbers then stood still: {run.still:.1f} s (until {run.still_until!r})")
+    print(f"push counts shown: {run.push_counts} distinct")
+    for line in run.summaries:
+        print(f"  {line}")
     if args.save:
-        args.save.write_text("\n".join(capture.lines()) + "\n", encoding="utf-8")
+        args.save.write_text("\n".join(run.lines) + "\n", encoding="utf-8")
 
 
 if __name__ == "__main__":
