@@ -20,6 +20,7 @@ from autotag.features.common import (
     ALBUM_ADD_PLAN,
     FEATURE_TABLES,
     LEGACY_TABLES,
+    OFFSET_CHANGED,
     SETTINGS_TABLE,
     album_name_views,
     refresh_pushed_dates,
@@ -143,9 +144,11 @@ def feature_problems(conn: Connection) -> list[tuple[str, str]]:
     """What the features could not do and the user should know (e.g. two albums with one name), then
     the rules and features an ``exclude:`` link blocks (``excluded_targets``)."""
     found: list[tuple[str, str]] = []
-    for view in ("feature_problems", "excluded_targets"):
+    queries = [f"SELECT feature, problem FROM {view} ORDER BY feature, problem"
+               for view in ("feature_problems", "excluded_targets")]
+    for sql in (*queries, OFFSET_CHANGED):
         try:
-            rows = conn.execute(text(f"SELECT feature, problem FROM {view} ORDER BY feature, problem")).all()
+            rows = conn.execute(text(sql)).all()
         except Exception:
             continue
         found += [(str(f), str(p)) for f, p in rows]

@@ -56,6 +56,19 @@ def local_of(asset: str, pushed: str) -> str:
     )
 
 
+# Dates the tool set whose instant Immich kept under another offset than sent (a label such as UTC+0
+# where +02:00 went out): read as Immich has them (local_of), never sent again, and said once.
+OFFSET_CHANGED = f"""
+SELECT 'dates' AS feature,
+       'Immich keeps ' || count(*) || ' date(s) autotag set at another offset than it sent (e.g. '
+           || min(coalesce(a.original_file_name, a.id) || ': sent ' || substr(p.iso, 20) || ', kept '
+                  || a.time_zone) || '): they are read as Immich has them' AS problem
+FROM date_pushed AS p JOIN assets AS a ON a.id = p.asset_id
+WHERE datetime(p.iso) = datetime(a.date_time_original) AND NOT {offset_kept_sql("a.time_zone", "p.iso")}
+HAVING count(*) > 0
+"""
+
+
 ASSET_LOCAL_DATES = f"""
 SELECT a.id AS asset_id, {local_of("a", "p")} AS local
 FROM assets AS a LEFT JOIN date_pushed AS p ON p.asset_id = a.id

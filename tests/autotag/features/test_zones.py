@@ -50,6 +50,7 @@ def test_the_server_keeps_an_offset_not_the_zone_name(tmp_path: Path, version: s
         assert (lib.assets[summer].time_zone, lib.assets[winter].time_zone) == ("UTC+2", "UTC+1")
         again = ops.run(s)
         assert again.classify.summary.changes == 0 and again.push.sent == 0
+        assert again.classify.problems == []  # UTC+2 and UTC+1 are the offsets sent
         assert _zones(s) == {summer: "UTC+2", winter: "UTC+1"}
         with s.engine.connect() as conn:
             local = dict(conn.execute(text("SELECT asset_id, local FROM asset_local_dates")).all())
@@ -73,5 +74,8 @@ def test_a_date_kept_at_another_offset_is_read_as_the_server_has_it(tmp_path: Pa
             local = conn.execute(text("SELECT local FROM asset_local_dates WHERE asset_id = :a"), {"a": photo})
             assert local.scalar_one() == "2019-06-01T10:00:00"  # not the 12:00 the tool sent
         assert rerun.classify.summary.changes == 0  # the instant is right: nothing is sent again
+        assert ("dates", "Immich keeps 1 date(s) autotag set at another offset than it sent "
+                "(e.g. IMG-20190601-WA0001.jpg: sent +02:00, kept UTC+0): they are read as Immich has them"
+                ) in rerun.classify.problems
     finally:
         s.close()
