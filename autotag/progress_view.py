@@ -37,6 +37,8 @@ LABELS = {
 # Steps without counts: shown while they run, their summary is the CLI's (no line of their own).
 STEPS = ("classify",)
 WAITS = (WAITING, SPACING)
+# Before the queue has drained at all: a real v3.1.0 server drained 9,226 tag jobs in about 2.5 min.
+PRIOR_JOBS_PER_SECOND = 60.0
 ADMIN_HINT = "an admin key lets autotag watch Immich's queues instead"
 
 
@@ -75,10 +77,14 @@ class Phase:
 
     def left(self, now: float) -> float | None:
         """Seconds left at the rate measured since the phase started (None before anything was done)."""
-        if self.total is None or self.done <= 0:
+        if self.total is None:
             return None
         if self.stage == SPACING:  # a countdown: it moves between the engine's calls too
             return max(0.0, (self.total - self.done) / 1000 - (now - self.updated))
+        if self.stage == WAITING and self.done <= 0:
+            return self.total / PRIOR_JOBS_PER_SECOND  # nothing drained yet: the rate a real server had
+        if self.done <= 0:
+            return None
         rate = self.done / max(now - self.started, 1e-6)
         return (self.total - self.done) / rate
 
