@@ -232,6 +232,26 @@ def init(
     out.print(f"wrote {path} (mode 600): set {todo}, then run `autotag doctor`")
 
 
+@app.command("export-workflow")
+def export_workflow(
+    out_file: Path | None = typer.Option(None, "--out", help="write the JSON here instead of stdout", metavar="FILE"),
+) -> None:
+    """Immich workflows (v3) for the rules the server can run itself; what it cannot is listed on stderr."""
+    from autotag.workflows import export_workflows
+
+    result = export_workflows(load())
+    text = json.dumps(result.workflows, indent=2, ensure_ascii=False) + "\n"
+    if out_file is None:
+        sys.stdout.write(text)
+    else:
+        out_file.write_text(text, encoding="utf-8")
+        err.print(f"wrote {len(result.workflows)} workflow(s) to {out_file}", markup=False, highlight=False)
+    for caveat in result.caveats:
+        err.print(f"check: {caveat}", markup=False, highlight=False)
+    for note in result.not_expressible:
+        err.print(f"not expressible: {note}", markup=False, highlight=False)
+
+
 @app.command()
 def doctor(
     as_json: bool = typer.Option(False, "--json", help="the result as JSON (fields: docs/json.md)"),
