@@ -57,7 +57,13 @@ def plan_view_sql(sources: Sequence[PlanSource]) -> str:
 # (``review_decisions``), so a rejected change is held out of the closure, the outbox and every count.
 PROPOSED_VIEW = "plan_proposed"
 REJECTED_KEYS = "SELECT idem_key FROM review_decisions WHERE decision = 'rejected'"
-PLAN_VIEW = f"SELECT * FROM {PROPOSED_VIEW} WHERE idem_key NOT IN ({REJECTED_KEYS})"
+# A change to an album the pusher creates by name (``name:<album>``) is proposed with the album's id once
+# it exists: a rejection made before still holds (coalesce: a ``name:`` target has no album row yet).
+IS_REJECTED = (
+    f"(p.idem_key IN ({REJECTED_KEYS}) OR coalesce(p.kind = 'album_add' AND 'album_add:name:' || "
+    f"(SELECT a.name FROM albums AS a WHERE a.id = p.target) || ':' || p.asset_id IN ({REJECTED_KEYS}), 0))"
+)
+PLAN_VIEW = f"SELECT p.* FROM {PROPOSED_VIEW} AS p WHERE NOT {IS_REJECTED}"
 
 
 def install_rules(engine: Engine, cfg: AutotagConfig, *, extra: Sequence[PlanSource] | None = None) -> None:
@@ -147,7 +153,7 @@ def held_back(conn: Connection) -> int:
     """How many proposed changes the plan holds back because a person rejected them in ``autotag review``."""
     if conn.execute(text(f"{REJECTED_KEYS} LIMIT 1")).first() is None:
         return 0  # the everyday case: no decision, and no second evaluation of the proposals
-    sql = f"SELECT count(*) FROM {PROPOSED_VIEW} WHERE idem_key IN ({REJECTED_KEYS})"
+    sql = f"SELECT count(*) FROM {PROPOSED_VIEW} AS p WHERE {IS_REJECTED}"
     return int(conn.execute(text(sql)).scalar_one())
 
 

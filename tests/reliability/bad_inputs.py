@@ -345,6 +345,9 @@ CASES: list[Case] = [
     Case("undo-all-undone", "plain `undo` when every run was undone", "autotag undo", lambda c: _undo(c)),
     Case("undo-unfinished", "plain `undo` while an earlier undo is half sent", "autotag undo",
          lambda c: _undo(c, unfinished=True)),
+    # ---- review
+    Case("review-no-mirror", "`review` before any sync", "autotag --db never.db review",
+         lambda c: ["--db", str(c.tmp / "never.db"), "review"]),
 ]
 
 

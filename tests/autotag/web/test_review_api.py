@@ -232,3 +232,33 @@ def test_the_cli_serves_the_page_on_loopback_and_warns_for_another_host(
     assert cli.main(["review", "--host", "0.0.0.0"]) == 0
     _, err = capsys.readouterr()
     assert "warning: --host 0.0.0.0" in err and "other machines" in err
+
+
+def test_a_rejected_addition_to_a_new_album_holds_once_the_album_exists(tmp_path: Path) -> None:
+    """Rejected while the album is still to be created (target `name:<album>`); the others create it; the
+    next plan proposes the same change with the album's id, and the rejection still holds it back."""
+    import yaml
+
+    from autotag.config import parse_config
+    from autotag.demo import demo_config_text
+
+    library = generate_library(300, seed=7)  # two assets tagged people/alice, and no album Alice yet
+    cfg = parse_config(yaml.safe_load(demo_config_text().replace("settle_seconds_per_asset: 0.05",
+                                                                 "settle_seconds_per_asset: 0")))
+    session = fake_session(library, tmp_path / "m.db", cfg=cfg)
+    ops.sync(session)
+    page = Page(session, library, tmp_path)
+    plan = page.get("/api/plan")
+    alice = next(g for f in plan["features"] for g in f["groups"] if g["name"] == 'add to new album "Alice"')
+    name = "Alice"
+    first = page.get(f"/api/group/{alice['id']}")["items"][0]
+    after = page.post("/api/decide", {"decision": "rejected", "keys": [first["key"]],
+                                      "fingerprint": plan["fingerprint"]})["plan"]
+    page.post("/api/apply", {"fingerprint": after["fingerprint"]}, 202)
+    assert page.wait_apply()["state"] == "done"
+    album = next(a for a in library.albums.values() if a.name == name)
+    assert first["asset_id"] not in album.members and len(album.members) == alice["count"] - 1
+    ops.sync(session)
+    again = ops.classify(session, dry_run=True, preview=None)
+    assert not [r for r in again.rows if r.kind == "album_add" and r.asset_id == first["asset_id"]]
+    assert again.held_back >= 1
