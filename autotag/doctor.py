@@ -39,7 +39,7 @@ REQUIRED = {
 }
 OPTIONAL = {
     "sharedLink.read": "share links in exclude/only",
-    "person.read": "people links in exclude/only",
+    "person.read": "people in rules (people:, min_faces:) and people links in exclude/only",
     "album.delete": "undo of albums from folders (deletes only albums autotag created)",
     "tag.delete": "undo of the tags autotag created (deletes only those, once empty)",
     "asset.view": "thumbnails in `autotag review`",

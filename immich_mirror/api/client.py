@@ -36,7 +36,17 @@ from immich_mirror.urls import normalize_server_url
 
 from .dialect import NEWEST_KNOWN, Dialect, SearchWalk, dialect_for
 from .errors import describe_body, error_from_response, error_from_transport, port_speaks_tls
-from .models import Album, ApiKeyInfo, BulkIdResult, DuplicateGroup, ServerVersion, SharedLink, Tag, User
+from .models import (
+    Album,
+    ApiKeyInfo,
+    BulkIdResult,
+    DuplicateGroup,
+    Person,
+    ServerVersion,
+    SharedLink,
+    Tag,
+    User,
+)
 from .retry import RetryPolicy
 
 log = logging.getLogger(__name__)
@@ -452,6 +462,27 @@ class ImmichClient:
         """``DELETE /tags/{id}`` (and its descendants). Untag first: the XMP sidecars keep the tag
         otherwise, and the next metadata refresh brings it back."""
         self.request("DELETE", f"/tags/{tag_id}", expect=(204,))  # 204, as on v2.7.5 and v3.1.0
+
+    # ---- people -------------------------------------------------------------------------------
+
+    def list_people(self, *, page_size: int = 500) -> list[tuple[Person, dict[str, Any]]]:
+        """``GET /people?withHidden=true`` page by page (``person.read``): each person and its raw item.
+
+        Immich lists only people with a face on a non-archived, non-trashed asset, and an unnamed one
+        only with at least the server's minimum number of faces (docs/schema.md).
+        """
+        out: list[tuple[Person, dict[str, Any]]] = []
+        page = 1
+        while True:
+            params = {"withHidden": "true", "page": str(page), "size": str(page_size)}
+            data = self._json(self.request("GET", "/people", params=params), dict, "a list of people")
+            items = data.get("people")
+            if not isinstance(items, list):
+                raise UnexpectedResponse(f"expected people[] from GET /api/people, got keys {sorted(data)[:6]}")
+            out += [(self._model(Person, item, "a person", "GET /api/people"), item) for item in items]
+            if data.get("hasNextPage") is not True or not items:
+                return out
+            page += 1
 
     # ---- the rest -----------------------------------------------------------------------------
 

@@ -156,6 +156,17 @@ class Tag(_Model):
     updated_at: datetime | None = None
 
 
+class Person(_Model):
+    """A person of ``GET /api/people`` (a face cluster). ``name`` is "" until someone names it."""
+
+    id: str
+    name: str = ""
+    is_hidden: bool = False
+    is_favorite: bool = False
+    birth_date: str | None = None
+    updated_at: datetime | None = None
+
+
 class BulkIdResult(_Model):
     """One id's outcome of a bulk add/remove (``error``: duplicate, no_permission, not_found, ...)."""
 

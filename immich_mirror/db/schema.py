@@ -121,6 +121,29 @@ class AssetTag(Base):
     )
 
 
+class Person(Base):
+    """A person of ``GET /api/people?withHidden=true`` (sync/people.py)."""
+
+    __tablename__ = "people"
+
+    id: Mapped[str] = mapped_column(String, primary_key=True)
+    name: Mapped[str] = mapped_column(String, index=True)
+    is_hidden: Mapped[bool] = mapped_column(Boolean)
+    updated_at: Mapped[str | None] = mapped_column(String)
+    raw: Mapped[str | None] = mapped_column(Text)
+
+
+class AssetPerson(Base):
+    """A person recognised in an asset (any number of faces of them: one row)."""
+
+    __tablename__ = "asset_people"
+
+    asset_id: Mapped[str] = mapped_column(String, primary_key=True)
+    person_id: Mapped[str] = mapped_column(
+        ForeignKey("people.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+
+
 class SyncState(Base):
     __tablename__ = "sync_state"
 

@@ -59,12 +59,40 @@ def api_keys_me(ctx: Ctx) -> Reply:
     return 200, ser.api_key(ctx.key)
 
 
+# Immich's default `machineLearning.facialRecognition.minFaces`: an unnamed person with fewer faces is
+# not listed (person.repository.ts getAllForUser).
+MIN_FACES = 3
+
+
 def people(ctx: Ctx) -> Reply:
-    # No machine learning: only people a test added with `FakeLibrary.add_person` (none recorded).
-    mine = [p for p in ctx.lib.people.values() if p.owner_id == ctx.user.id]
-    items = [{"id": p.id, "name": p.name, "birthDate": None, "thumbnailPath": "", "isHidden": False,
-              "isFavorite": False, "color": None, "updatedAt": None} for p in mine]
-    return 200, {"people": items, "hasNextPage": False, "total": len(items), "hidden": 0}
+    """``GET /people`` as person.repository.ts lists them: the user's people with a face on a timeline
+    asset that is not trashed, unnamed ones only with ``MIN_FACES`` faces, hidden ones only with
+    ``withHidden``; ``total``/``hidden`` count every listed-able person whatever the page."""
+    try:
+        page = int(ctx.query.get("page", "1"))
+        size = int(ctx.query.get("size", "500"))
+    except ValueError:
+        raise fail(400, "page and size must be numbers") from None
+    if page < 1 or not 1 <= size <= 1000:
+        raise fail(400, "size must not be greater than 1000")
+    listed = []
+    for p in ctx.lib.people.values():
+        if p.owner_id != ctx.user.id:
+            continue
+        faces = sum(1 for a in p.asset_ids if a in ctx.lib.assets and not ctx.lib.assets[a].is_trashed
+                    and ctx.lib.assets[a].visibility == "timeline")
+        if faces and (p.name or faces >= MIN_FACES):
+            listed.append((p, faces))
+    listed.sort(key=lambda pf: (pf[0].is_hidden, not pf[0].name, -pf[1], pf[0].name,
+                                pf[0].created_at or ctx.lib.clock.peek()))
+    total, hidden = len(listed), sum(1 for p, _ in listed if p.is_hidden)
+    if not ctx.query_bool("withHidden"):
+        listed = [pf for pf in listed if not pf[0].is_hidden]
+    chunk = listed[(page - 1) * size : page * size + 1]
+    items = [{"id": p.id, "name": p.name, "birthDate": None, "thumbnailPath": f"/data/thumbs/{p.id}.jpeg",
+              "isHidden": p.is_hidden, "isFavorite": False,
+              "updatedAt": fmt_z(p.updated_at) if p.updated_at else None} for p, _ in chunk[:size]]
+    return 200, {"people": items, "hasNextPage": len(chunk) > size, "total": total, "hidden": hidden}
 
 
 def _link(ctx: Ctx, link: FakeSharedLink) -> dict[str, Any]:

@@ -14,7 +14,16 @@ from datetime import UTC, datetime, timedelta
 from random import Random
 
 from immich_mirror.fake.library import FakeLibrary
-from immich_mirror.fake.state import MIME_TYPES, FakeAlbum, FakeAsset, FakeTag, checksum_of, local_of, new_id
+from immich_mirror.fake.state import (
+    MIME_TYPES,
+    FakeAlbum,
+    FakeAsset,
+    FakePerson,
+    FakeTag,
+    checksum_of,
+    local_of,
+    new_id,
+)
 
 TAG_VALUES = (
     "autotag_input_meme", "autotag_input_adult_meme", "autotag_input_pending_review", "autotag_input_ignore",
@@ -101,8 +110,25 @@ def generate_library(
         link.created_at = _UPLOAD_BASE + timedelta(days=2)
     for asset in assets:
         asset.sidecar_tags = {lib.tags[t].value for t in lib.asset_tags.get(asset.id, ())}
+    _make_people(lib, Random(f"people:{seed}"), own, owner.id)
     lib.revision += 1
     return lib
+
+
+PEOPLE = ("Alice", "Bob", "Carol", "")  # "" : a face cluster nobody named yet
+
+
+def _make_people(lib: FakeLibrary, rng: Random, assets: list[FakeAsset], owner_id: str) -> None:
+    """A few people, each recognised in about 2% of the photos (a stream of its own, so the rest of the
+    generated library is what it was before people existed)."""
+    photos = [a for a in assets if a.type == "IMAGE"]
+    for name in PEOPLE:
+        members = [a.id for a in photos if rng.random() < 0.02]
+        if not members and photos:
+            members = [rng.choice(photos).id]
+        person = FakePerson(id=new_id(rng), owner_id=owner_id, name=name, asset_ids=set(members),
+                            created_at=_UPLOAD_BASE, updated_at=_UPLOAD_BASE)
+        lib.people[person.id] = person
 
 
 def _make_asset(lib: FakeLibrary, rng: Random, index: int, owner_id: str, external: str | None) -> FakeAsset:

@@ -111,14 +111,36 @@ class FakeLibrary(TagStore):
             self._changed()
             return link
 
-    def add_person(self, name: str, asset_ids: Iterable[str] = ()) -> FakePerson:
+    def add_person(self, name: str, asset_ids: Iterable[str] = (), *, is_hidden: bool = False,
+                   owner_id: str | None = None, id: str | None = None) -> FakePerson:
         """A person recognised in ``asset_ids`` (what face recognition would have found)."""
         with self.lock:
-            person = FakePerson(id=new_id(self.rng), owner_id=self.owner_id, name=name,
-                                asset_ids=set(asset_ids))
+            now = self.clock.tick()
+            person = FakePerson(id=id or new_id(self.rng), owner_id=owner_id or self.owner_id, name=name,
+                                asset_ids=set(asset_ids), is_hidden=is_hidden, created_at=now, updated_at=now)
             self.people[person.id] = person
             self._changed()
             return person
+
+    def update_person(self, person_id: str, **values: Any) -> FakePerson:
+        """Rename or hide a person: the person's ``updatedAt`` moves (Immich's ``person`` row trigger)."""
+        with self.lock:
+            person = self.people[person_id]
+            for key, value in values.items():
+                setattr(person, key, value)
+            person.updated_at = self.clock.tick()
+            self._changed()
+            return person
+
+    def assign_faces(self, person_id: str, asset_ids: Iterable[str]) -> None:
+        """Recognise (or reassign) faces of ``person_id`` in ``asset_ids``. As in Immich, faces live in
+        their own table: neither the person's ``updatedAt`` nor the assets' move."""
+        with self.lock:
+            ids = set(asset_ids)
+            for other in self.people.values():
+                other.asset_ids -= ids
+            self.people[person_id].asset_ids |= ids
+            self._changed()
 
     # -- assets ---------------------------------------------------------------------------
 

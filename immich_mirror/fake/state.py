@@ -191,6 +191,9 @@ class FakePerson:
     owner_id: str
     name: str
     asset_ids: set[str] = field(default_factory=set)
+    is_hidden: bool = False
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
 
 
 @dataclass

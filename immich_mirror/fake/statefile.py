@@ -64,6 +64,9 @@ def dump_state(lib: FakeLibrary, faults: FaultPlan | None = None) -> dict[str, A
             } for al in lib.albums.values()],
             "tags": tags,
             "shared_links": [{k: _plain(v) for k, v in asdict(s).items()} for s in lib.shared_links.values()],
+            "people": [{"id": p.id, "owner_id": p.owner_id, "name": p.name, "is_hidden": p.is_hidden,
+                        "created_at": _plain(p.created_at), "updated_at": _plain(p.updated_at),
+                        "asset_ids": sorted(p.asset_ids)} for p in lib.people.values()],
         }
 
 
@@ -122,6 +125,12 @@ def load_state(data: dict[str, Any]) -> tuple[FakeLibrary, FaultPlan | None]:
         for raw in data.get("shared_links", []):
             link = FakeSharedLink(**_dates(raw, {"created_at"}))
             lib.shared_links[link.id] = link
+        for raw in data.get("people", []):
+            person = lib.add_person(raw["name"], raw.get("asset_ids", ()), is_hidden=raw.get("is_hidden", False),
+                                    owner_id=raw.get("owner_id"), id=raw.get("id"))
+            for attr in ("created_at", "updated_at"):
+                if raw.get(attr):
+                    setattr(person, attr, parse_dt(raw[attr]))
         for asset in lib.assets.values():
             if not asset.sidecar_tags:
                 asset.sidecar_tags = {lib.tags[t].value for t in lib.asset_tags.get(asset.id, ())}

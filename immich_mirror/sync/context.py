@@ -39,6 +39,10 @@ class SyncStats:
     album_links: Counts = field(default_factory=Counts)
     tags: Counts = field(default_factory=Counts)
     tag_links: Counts = field(default_factory=Counts)
+    people: Counts = field(default_factory=Counts)
+    people_links: Counts = field(default_factory=Counts)
+    # Why the people pass did not run (the key lacks person.read), for the summary line.
+    people_skipped: str | None = None
     reconciled: bool = False
 
 

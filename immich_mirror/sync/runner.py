@@ -1,4 +1,4 @@
-"""One sync run: assets, then albums, then tags, recorded in ``sync_runs``.
+"""One sync run: assets, then albums, then tags, then people, recorded in ``sync_runs``.
 
 Order matters: the tag pass re-reads tags for the assets the asset pass found changed, and the album
 pass is independent of both. A failure marks the run ``failed`` with the one-line error and re-raises;
@@ -26,6 +26,7 @@ from immich_mirror.sync.context import (
     no_progress,
     set_state,
 )
+from immich_mirror.sync.people import sync_people
 from immich_mirror.sync.pushed import load_push_verified
 from immich_mirror.sync.rows import now_iso
 from immich_mirror.sync.tags import PENDING_KEY as TAGS_PENDING_KEY
@@ -52,7 +53,10 @@ class SyncSummary:
         return (
             f"sync ({self.mode}): {part('assets', s.assets)}, {part('albums', s.albums)}, "
             f"album links +{s.album_links.added} -{s.album_links.removed}, {part('tags', s.tags)}, "
-            f"tag links +{s.tag_links.added} -{s.tag_links.removed}; "
+            f"tag links +{s.tag_links.added} -{s.tag_links.removed}, "
+            + (s.people_skipped or f"{part('people', s.people)}, "
+               f"people links +{s.people_links.added} -{s.people_links.removed}")
+            + "; "
             f"{self.requests} requests, {self.seconds:.1f} s"
         )
 
@@ -149,6 +153,7 @@ def run_sync(
         sync_assets(ctx, since, server_now)
         sync_albums(ctx, since)
         sync_tags(ctx, None if tags_pending else since)
+        sync_people(ctx)
     except KeyboardInterrupt:  # Ctrl-C: no failure, every page read so far is stored; the next sync goes on
         _finish_run(engine, run_id, ctx.stats, client.requests - req0, client.bytes_received - bytes0, None,
                     "interrupted")

@@ -305,3 +305,31 @@ def test_queues_admin_only() -> None:
     assert client(lib).get("/api/queues").status_code == 200
     as_user = TestClient(create_app(lib), headers={"x-api-key": "user-key"})
     assert as_user.get("/api/queues").status_code == 403
+
+
+@pytest.mark.parametrize("folder", ["v2.7.5", "v3.1.0"])
+def test_people_list_has_the_recorded_shape_with_people_in_it(folder: str) -> None:
+    """The recordings list no people (machine learning was off): the envelope is theirs, each item's
+    keys are PersonResponseDto's (openapi-v2.7.5.json), and paging and hiding are person.repository.ts'."""
+    recorded = json.loads((RECORDINGS / folder / "people_list.json").read_text())["body"]
+    lib = FakeLibrary(clock=stepping_clock())
+    ids = [lib.add_asset(f"{i}.jpg").id for i in range(6)]
+    lib.add_person("Alice", ids[:2])
+    lib.add_person("Bob", ids[2:3], is_hidden=True)
+    lib.add_person("", ids[3:6])  # unnamed with three faces: listed
+    lib.add_person("", ids[:1])  # unnamed with one face: not listed
+    lib.add_person("Nobody")  # no face at all: not listed
+    c = client(lib, folder[1:])
+    body = c.get("/api/people").json()
+    assert set(body) == set(recorded) and isinstance(body["hasNextPage"], bool)
+    assert [p["name"] for p in body["people"]] == ["Alice", ""]
+    assert (body["total"], body["hidden"]) == (3, 1)
+    required = {"birthDate", "id", "isHidden", "name", "thumbnailPath"}
+    assert all(required <= set(p) <= required | {"color", "isFavorite", "updatedAt"} for p in body["people"])
+    every = c.get("/api/people", params={"withHidden": "true"}).json()["people"]
+    assert [(p["name"], p["isHidden"]) for p in every] == [("Alice", False), ("", False), ("Bob", True)]
+    first = c.get("/api/people", params={"withHidden": "true", "size": 2}).json()
+    second = c.get("/api/people", params={"withHidden": "true", "size": 2, "page": 2}).json()
+    assert first["hasNextPage"] and not second["hasNextPage"]
+    assert [p["id"] for p in first["people"] + second["people"]] == [p["id"] for p in every]
+    assert c.get("/api/people", params={"size": 1001}).status_code == 400
