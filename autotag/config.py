@@ -55,10 +55,14 @@ class RuleConfig(_Strict):
     tags: list[str] = Field(default_factory=list)
     include_descendants: bool = False
     sql: str | None = None
+    # People by name, exactly as named in Immich (hidden people count too), and "at least N people
+    # recognised in the asset": both read the mirror's asset_people (sync/people.py).
+    people: list[str] = Field(default_factory=list)
+    min_faces: int | None = Field(default=None, ge=1)
     # false: a compilation ("Best of 2023", "Portfolio"): classifies, never makes a conflict with others.
     exclusive: bool = True
 
-    @field_validator("album_name_regex", "album_ids", "tags", mode="before")
+    @field_validator("album_name_regex", "album_ids", "tags", "people", mode="before")
     @classmethod
     def _one_or_many(cls, v: Any) -> Any:
         # `tags: people` is what people write for a single value; accept it as a list of one.

@@ -49,6 +49,8 @@ def _unclassified_asset_to_fix(db: Path) -> tuple[str, str] | None:
 def demo_config_text() -> str:
     """The starter config with every organiser feature switched on, so the dry run shows each."""
     text = starter_config_text().replace("enabled: false", "enabled: true")
+    # A people rule: a photo of Alice or Bob that is also tagged a meme becomes a conflict for review.
+    text = text.replace("  # - {name: family, people: [Alice, Bob]}", "  - {name: family, people: [Alice, Bob]}")
     return text.replace(
         "  rules: []\n  # - {tag: people/alice, album: Alice, direction: both}",
         "  rules:\n    - {tag: people/alice, album: Alice, direction: to_album}",

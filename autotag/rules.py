@@ -28,7 +28,8 @@ from immich_mirror.errors import RuleError
 log = logging.getLogger(__name__)
 
 RULE_TABLES: dict[str, str] = {
-    # kind: album_regex | album_id | tag | tag_prefix (descendants: the tag value + '/') | sql
+    # kind: album_regex | album_id | tag | tag_prefix (descendants: the tag value + '/') | person (a name)
+    # | min_faces (a number of people) | sql
     "rule_defs": "rule TEXT NOT NULL, kind TEXT NOT NULL, value TEXT NOT NULL, "
     "PRIMARY KEY (rule, kind, value)",
     "rule_names": "position INTEGER PRIMARY KEY, rule TEXT NOT NULL UNIQUE",
@@ -69,6 +70,20 @@ SELECT t.id, d.rule
 FROM rule_defs AS d JOIN tags AS t ON substr(t.value, 1, length(d.value)) = d.value
 WHERE d.kind = 'tag_prefix'
 """
+
+# People by exact name: every person of that name (Immich lets two clusters share one), hidden or not.
+CLASSIFYING_PEOPLE = """
+SELECT p.id AS person_id, d.rule AS rule
+FROM rule_defs AS d JOIN people AS p ON p.name = d.value
+WHERE d.kind = 'person'
+"""
+
+# Assets with at least N people recognised in them (named or not, hidden or not), per min_faces rule.
+FACES_PART = """SELECT f.asset_id, d.rule, NULL
+FROM rule_defs AS d
+JOIN (SELECT asset_id, count(*) AS n FROM asset_people GROUP BY asset_id) AS f
+  ON f.n >= CAST(d.value AS INTEGER)
+WHERE d.kind = 'min_faces'"""
 
 # One row per (asset, rule, album); group_concat sees the rows sorted, so the lists come out sorted.
 # Only exclusive rules count towards a conflict; a non-exclusive rule's match alone still classifies.
@@ -154,12 +169,16 @@ def rule_views(cfg: AutotagConfig) -> dict[str, str]:
         "scope_assets": SCOPE_ASSETS,
         "classifying_albums": CLASSIFYING_ALBUMS,
         "classifying_tags": CLASSIFYING_TAGS,
+        "classifying_people": CLASSIFYING_PEOPLE,
     }
     parts = [
         "SELECT aa.asset_id AS asset_id, ca.rule AS rule, ca.album_id AS album_id\n"
         "FROM classifying_albums AS ca JOIN album_assets AS aa ON aa.album_id = ca.album_id",
         "SELECT at.asset_id, ct.rule, NULL\n"
         "FROM classifying_tags AS ct JOIN asset_tags AS at ON at.tag_id = ct.tag_id",
+        "SELECT ap.asset_id, cp.rule, NULL\n"
+        "FROM classifying_people AS cp JOIN asset_people AS ap ON ap.person_id = cp.person_id",
+        FACES_PART,
     ]
     for position, rule in enumerate(cfg.rules):
         if rule.sql is not None:
@@ -196,6 +215,10 @@ def _criteria(rule: RuleConfig) -> Iterator[tuple[str, str]]:
         yield "tag", tag
         if rule.include_descendants:
             yield "tag_prefix", tag + "/"
+    for name in rule.people:
+        yield "person", name
+    if rule.min_faces is not None:
+        yield "min_faces", str(rule.min_faces)
 
 
 def _label(position: int, rule: RuleConfig) -> str:
@@ -213,8 +236,12 @@ def check_rules(cfg: AutotagConfig) -> None:
         if rule.name in seen:
             raise RuleError(f"{label}: name: already used by rules[{seen[rule.name]}]")
         seen[rule.name] = position
-        if not (rule.album_name_regex or rule.album_ids or rule.tags or rule.sql):
-            raise RuleError(f"{label}: matches nothing: give album_name_regex, album_ids, tags or sql")
+        if not (rule.album_name_regex or rule.album_ids or rule.tags or rule.people or rule.min_faces or rule.sql):
+            raise RuleError(
+                f"{label}: matches nothing: give album_name_regex, album_ids, tags, people, min_faces or sql"
+            )
+        if any(not name.strip() for name in rule.people):
+            raise RuleError(f"{label}: people: empty name (unnamed people have no name to match: use min_faces)")
         for pattern in rule.album_name_regex:
             try:
                 re.compile(pattern)

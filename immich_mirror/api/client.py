@@ -465,7 +465,7 @@ class ImmichClient:
 
     # ---- people -------------------------------------------------------------------------------
 
-    def list_people(self, *, page_size: int = 500) -> list[tuple[Person, dict[str, Any]]]:
+    def list_people(self, *, page_size: int = 1000) -> list[tuple[Person, dict[str, Any]]]:
         """``GET /people?withHidden=true`` page by page (``person.read``): each person and its raw item.
 
         Immich lists only people with a face on a non-archived, non-trashed asset, and an unnamed one

@@ -1,7 +1,7 @@
 """The people pass: the people list every run; a person's assets re-read only when its record moved.
 
 Immich names who is in a photo through people (face clusters, ``GET /api/people``) and finds the
-assets of a person with ``POST /search/metadata {personIds: [id]}``. The list is one request per 500
+assets of a person with ``POST /search/metadata {personIds: [id]}``. The list is one request per 1,000
 people; walking a person's assets costs a search walk each, so it runs only for a person that is new
 or whose record (name, hidden flag, ``updatedAt``, thumbnail) changed, and for every person on
 ``--full`` or the first sync.

@@ -6,9 +6,12 @@ import re
 from pathlib import Path
 
 import pytest
+import yaml
 
 from autotag import demo
+from autotag.config import parse_config
 from immich_mirror.fake.__main__ import build, parse_args
+from immich_mirror.fake.generate import generate_library
 from immich_mirror.fake.statefile import save_state
 
 
@@ -56,3 +59,10 @@ def test_fake_server_version_flag_wins_over_the_state_file(tmp_path: Path) -> No
     save_state(library, state)
     assert build(parse_args(["--state", str(state)]))[0].version == library.version
     assert build(parse_args(["--state", str(state), "--server-version", "2.7.5"]))[0].version == "2.7.5"
+
+
+def test_the_demo_config_has_a_people_rule_that_matches_generated_people() -> None:
+    cfg = parse_config(yaml.safe_load(demo.demo_config_text()))
+    family = next(r for r in cfg.rules if r.name == "family")
+    names = {p.name for p in generate_library(300, seed=7).people.values()}
+    assert set(family.people) <= names

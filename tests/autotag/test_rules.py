@@ -222,3 +222,47 @@ def test_a_compilation_rule_classifies_but_never_makes_a_conflict(m: Mirror) -> 
                          {"name": "best", "album_name_regex": ["^Best of", "^Portfolio$"]}]})
     assert sorted(a for a, s in m.status().items() if s == "conflict") == [
         "event_and_best", "two_compilations", "two_events"]
+
+
+def _person(m: Mirror, person_id: str, name: str, *assets: str, hidden: bool = False) -> None:
+    m.sql("INSERT INTO people (id, name, is_hidden) VALUES (:id, :n, :h)", id=person_id, n=name, h=hidden)
+    for asset_id in assets:
+        m.sql("INSERT INTO asset_people (asset_id, person_id) VALUES (:a, :p)", a=asset_id, p=person_id)
+
+
+def test_people_by_exact_name_and_min_faces(m: Mirror) -> None:
+    for a in ("alice", "alice_hidden_twin", "bob_and_stranger", "stranger", "nobody", "meme_with_face"):
+        m.asset(a)
+    _person(m, "p1", "Alice", "alice", "meme_with_face")
+    _person(m, "p2", "Alice", "alice_hidden_twin", hidden=True)  # two clusters, one name: both count
+    _person(m, "p3", "Bob", "bob_and_stranger")
+    _person(m, "p4", "", "bob_and_stranger", "stranger")  # unnamed
+    _person(m, "p5", "alice", "nobody")  # names match exactly, case included
+    m.tag("meme_with_face", "autotag_input_meme")
+    m.install(
+        {
+            "rules": [
+                {"name": "family", "people": "Alice"},
+                {"name": "group", "min_faces": 2},
+                {"name": "meme", "tags": ["autotag_input_meme"]},
+            ]
+        }
+    )
+    rules = {str(a): str(r) for a, _s, r, _al in m.rows("SELECT * FROM classification")}
+    assert rules == {
+        "alice": "family",
+        "alice_hidden_twin": "family",
+        "bob_and_stranger": "group",
+        "stranger": "None",
+        "nobody": "None",
+        # "a photo with a known face is never a meme": the two rules meet, so it is a conflict for review.
+        "meme_with_face": "family,meme",
+    }
+    assert m.status()["meme_with_face"] == "conflict"
+
+
+def test_people_rules_are_checked(m: Mirror) -> None:
+    with pytest.raises(RuleError, match=r"people: empty name"):
+        m.install({"rules": [{"name": "x", "people": [" "]}]})
+    with pytest.raises(Exception, match=r"min_faces"):
+        parse_config({"rules": [{"name": "x", "min_faces": 0}]})
