@@ -26,7 +26,7 @@ WAITING = "wait:queues"  # an admin key: polling GET /queues until the tag-write
 SPACING = "wait:spacing"  # any other key: a wait proportional to the assets written
 VERIFY = "verify"
 CLASSIFY = "classify"  # a step without counts: it announces itself with (0, None) and never ends by count
-SYNC_STAGES = ("assets", "albums", "tags")
+SYNC_STAGES = ("assets", "albums", "tags", "people")
 
 
 def no_progress(_stage: str, _done: int, _total: int | None) -> None:

@@ -29,6 +29,7 @@ LABELS = {
     "assets": ("sync assets", "assets"),
     "albums": ("sync albums", "albums"),
     "tags": ("sync tags", "tags"),
+    "people": ("sync people", "people"),
     "push": ("push", "changes"),
     "undo": ("undo", "changes"),
     "verify": ("verify", "assets read back"),
