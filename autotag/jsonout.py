@@ -23,6 +23,9 @@ def sync_summary(summary: Any) -> dict[str, Any]:
             name: {"added": getattr(stats, name).added, "removed": getattr(stats, name).removed}
             for name in ("album_links", "tag_links")
         },
+        "people": dataclasses.asdict(stats.people),
+        "people_links": {"added": stats.people_links.added, "removed": stats.people_links.removed},
+        "people_skipped": stats.people_skipped,
         "requests": summary.requests,
         "bytes": summary.bytes,
         "seconds": round(summary.seconds, 2),
