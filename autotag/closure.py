@@ -16,7 +16,7 @@ may commit. Date changes are not rehearsed: the album-date check already reads t
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from sqlalchemy import Connection
 
@@ -31,15 +31,35 @@ _STRUCTURAL = "(kind = 'album_add' OR (kind = 'tag_add' AND target NOT IN (SELEC
 _VIRTUAL_PREFIX = "name:"
 
 
-def materialize_plan(conn: Connection, markers: Iterable[str]) -> int:
-    """Leave the closed plan in ``temp.plan_now`` (indexed by idem_key); returns the rounds it took."""
+Step = Callable[[Connection, str], None]
+
+
+def _nothing(_conn: Connection, _table: str = "") -> None:
+    return None
+
+
+def materialize_plan(
+    conn: Connection,
+    markers: Iterable[str],
+    *,
+    resolve: Step = _nothing,
+    measure: Callable[[Connection], None] = _nothing,
+) -> int:
+    """Leave the closed plan in ``temp.plan_now`` (indexed by idem_key); returns the rounds it took.
+
+    ``resolve(conn, table)`` edits each round's plan in place before it is used (autotag.proposals:
+    one classification per asset); ``measure(conn)`` runs once on the mirror as the closed plan leaves
+    it (the rehearsal still applied), for counts that must describe the state after the plan.
+    """
     _drop(conn)
     conn.exec_driver_sql("CREATE TEMP TABLE closure_markers (value TEXT PRIMARY KEY)")
     conn.exec_driver_sql(
         "INSERT OR IGNORE INTO temp.closure_markers(value) VALUES (?)", [(m,) for m in markers]
     )
     conn.exec_driver_sql("CREATE TEMP TABLE plan_now AS SELECT * FROM plan")
+    resolve(conn, PLAN_TABLE)
     if conn.exec_driver_sql(f"SELECT 1 FROM {PLAN_TABLE} WHERE {_STRUCTURAL} LIMIT 1").first() is None:
+        measure(conn)
         _index(conn)
         return 1  # the everyday case: nothing that another rule or feature reads is about to change
     before = _counts(conn)
@@ -57,6 +77,7 @@ def materialize_plan(conn: Connection, markers: Iterable[str]) -> int:
             rounds += 1
             conn.exec_driver_sql("DROP TABLE IF EXISTS temp.plan_round")
             conn.exec_driver_sql("CREATE TEMP TABLE plan_round AS SELECT * FROM plan")
+            resolve(conn, "temp.plan_round")
             conn.exec_driver_sql("DELETE FROM temp.closure_new")
             conn.exec_driver_sql(
                 f"INSERT INTO temp.closure_new SELECT * FROM temp.plan_round WHERE {_STRUCTURAL} "
@@ -71,6 +92,7 @@ def materialize_plan(conn: Connection, markers: Iterable[str]) -> int:
             f"INSERT INTO {PLAN_TABLE} SELECT * FROM temp.plan_round WHERE NOT {_STRUCTURAL} "
             "AND idem_key NOT IN (SELECT idem_key FROM temp.closure_struct)"
         )
+        measure(conn)
     finally:
         _take_back(conn)
         derived.refresh(conn, reads=("albums",))

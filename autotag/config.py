@@ -35,6 +35,9 @@ Visibility = Literal["timeline", "archive", "hidden", "locked"]
 DEFAULT_VISIBILITY: tuple[Visibility, ...] = ("timeline", "archive")
 DEFAULT_UNCLASSIFIED_MARKER = "autotag_output_unknown"
 DEFAULT_CONFLICT_MARKER = "autotag_output_conflict"
+DEFAULT_REVIEW_MARKER = "autotag_output_review"
+# The features whose proposals (an album or a classifying tag for an unclassified asset) can compete.
+PROPOSING_FEATURES = ("tag_albums", "duplicates", "folder_albums")
 DEFAULT_EVENT_ALBUM_REGEX = r"^\d{4}-\d{2}(-\d{2})?"
 
 # Rule names end up in comma-separated columns (classification.matched_rules) and in reasons, so they
@@ -85,8 +88,10 @@ class MarkersConfig(_Strict):
 
     unclassified: str = DEFAULT_UNCLASSIFIED_MARKER
     conflict: str = DEFAULT_CONFLICT_MARKER
+    # An unclassified asset for which organiser features propose different classifications.
+    review: str = DEFAULT_REVIEW_MARKER
 
-    @field_validator("unclassified", "conflict")
+    @field_validator("unclassified", "conflict", "review")
     @classmethod
     def _tag_value(cls, v: str) -> str:
         v = v.strip()
@@ -96,8 +101,8 @@ class MarkersConfig(_Strict):
 
     @model_validator(mode="after")
     def _distinct(self) -> MarkersConfig:
-        if self.unclassified == self.conflict:
-            raise ValueError("the unclassified and conflict markers must be different tags")
+        if len({self.unclassified, self.conflict, self.review}) < 3:
+            raise ValueError("the unclassified, conflict and review markers must be different tags")
         return self
 
 
@@ -332,6 +337,16 @@ class AutotagConfig(_Strict):
     album_dates: AlbumDatesConfig = Field(default_factory=AlbumDatesConfig)
     folder_albums: FolderAlbumsConfig = Field(default_factory=FolderAlbumsConfig)
     tag_albums: TagAlbumsConfig = Field(default_factory=TagAlbumsConfig)
+    # Which feature's proposal wins when features propose different classifications for one asset
+    # (earlier wins; features not listed rank below every listed one and never settle a disagreement).
+    precedence: list[Literal["tag_albums", "duplicates", "folder_albums"]] = Field(default_factory=list)
+
+    @field_validator("precedence")
+    @classmethod
+    def _no_repeats(cls, v: list[str]) -> list[str]:
+        if len(set(v)) < len(v):
+            raise ValueError("lists a feature twice")
+        return v
 
     @field_validator("rules", mode="before")
     @classmethod

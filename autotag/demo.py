@@ -4,6 +4,7 @@ Starts the fake server on a free loopback port, points the real CLI at it throug
 (the same way a user would), and runs: doctor, sync, classify --dry-run, run, a fix made "in the web
 UI", run again, report, undo (shown, not applied), and ends with the command that shows the plan as
 photos. ``--review`` instead syncs the same library and serves ``autotag review`` on it until Ctrl-C.
+It says first which organiser features it turns on.
 Nothing outside a temporary directory is touched.
 """
 
@@ -15,12 +16,16 @@ import sys
 import tempfile
 from pathlib import Path
 
+import yaml
+
 from autotag.cli import main as cli
-from autotag.config import starter_config_text
+from autotag.config import AutotagConfig, parse_config, starter_config_text
 from immich_mirror.db.migrate import open_db
 from immich_mirror.fake.generate import generate_library
 from immich_mirror.fake.runner import running_fake_server
 from immich_mirror.fake.state import SUPPORTED_VERSIONS
+
+COUNTS = "SELECT status, COUNT(*) AS assets FROM classification GROUP BY status"
 
 
 def _step(title: str, argv: list[str]) -> int:
@@ -57,6 +62,30 @@ def demo_config_text() -> str:
     )
 
 
+# What each organiser feature does, as the demo announces it (the README says each is off until enabled).
+FEATURES = {
+    "duplicates": "duplicate groups: an unclassified photo gets the album or tag of its classified twin; "
+    "groups classified two ways are flagged",
+    "dates": "date repair: dates read from file names, dated folders and duplicates",
+    "album_dates": "album dates: photos far from the date their album's name starts with are flagged",
+    "folder_albums": "albums from folders: a photo in the folder '2019-06-01 Beach' of an external library "
+    "goes to that album (created when missing)",
+    "tag_albums": "tag-album rules: photos tagged people/alice go to the album 'Alice'",
+}
+
+
+def announce(cfg: AutotagConfig) -> list[str]:
+    """What the demo's config turns on, feature by feature, and what happens when features disagree."""
+    on = [name for name in FEATURES if getattr(cfg, name).enabled]
+    lines = [f"this demo turns on {len(on)} organiser feature(s), each off until enabled in your own config:"]
+    lines += [f"  {name}: {FEATURES[name]}" for name in on]
+    lines.append(
+        "features only propose albums and tags: an unclassified photo gets at most one; when they disagree "
+        f"it gets none, and the tag {cfg.markers.review} says what each proposed (docs/rules.md)"
+    )
+    return lines
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--assets", type=int, default=3000)
@@ -79,6 +108,8 @@ def main(argv: list[str] | None = None) -> int:
             {"IMMICH_URL": url, "IMMICH_API_KEY": key, "AUTOTAG_DB": str(db), "AUTOTAG_CONFIG": str(config)}
         )
         print(f"fake Immich {args.server_version} at {url} with {args.assets} generated assets")
+        for line in announce(parse_config(yaml.safe_load(demo_config_text()))):
+            print(line)
         if args.review:
             if _step("mirror the library into SQLite", ["sync"]) != 0:
                 return 1
@@ -86,7 +117,8 @@ def main(argv: list[str] | None = None) -> int:
         steps = [
             ("check the setup", ["doctor"]),
             ("mirror the library into SQLite", ["sync"]),
-            ("what would change", ["classify", "--dry-run", "--limit", "12"]),
+            ("classification counts before the tool changes anything", ["sql", COUNTS]),
+            ("what would change, and which feature planned it", ["classify", "--dry-run", "--limit", "12"]),
             ("sync + classify + push", ["run"]),
             ("nothing left to do", ["run"]),
         ]
@@ -100,10 +132,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"\n# in the web UI, the user adds {url}/photos/{asset_id} to a date album")
             if _step("the marker of the fixed asset is removed", ["run"]) != 0:
                 return 1
-        _step(
-            "classification counts",
-            ["sql", "SELECT status, COUNT(*) AS assets FROM classification GROUP BY status"],
-        )
+        _step("classification counts after the runs", ["sql", COUNTS])
         _step("modification report", ["report", str(Path(tmp) / "report")])
         print((Path(tmp) / "report" / "summary.txt").read_text())
         _step("what undo would revert", ["undo"])

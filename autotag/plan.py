@@ -16,11 +16,16 @@ from sqlalchemy import Connection, Engine, text
 
 from autotag import derived
 from autotag.config import AutotagConfig
+from autotag.counts import NAME_PREFIX, ordered, plan_counts
 from autotag.excluded import excluded_targets_sql, filtered
 from autotag.rules import check_rules, check_sql_predicates, ensure_rule_tables, rule_views, write_rule_tables
 from immich_mirror.db.migrate import ensure_views
 
 PLAN_COLUMNS = ("kind", "target", "asset_id", "payload", "before", "reason", "idem_key")
+# Besides the outbox's columns, ``plan`` says who asked for each row: ``rules`` (the markers), ``review``
+# (autotag.proposals) or the comma-separated, sorted names of the features that proposed it. The outbox
+# does not keep it; dry runs count by it.
+SOURCE_COLUMN = "features"
 
 
 @dataclass(frozen=True)
@@ -36,17 +41,19 @@ class PlanSource:
     views: Mapping[str, str] = field(default_factory=dict)
     columns: Mapping[str, str] = field(default_factory=dict)
     prepare: Callable[[Connection], None] | None = None
+    features: str = "NULL"  # the SQL expression of the plan's ``features`` column
 
     def select(self) -> str:
         exprs = [self.columns.get(c, "NULL" if c in ("payload", "before") else c) for c in PLAN_COLUMNS]
         return (
             "SELECT "
             + ", ".join(f"{e} AS {c}" for e, c in zip(exprs, PLAN_COLUMNS, strict=True))
+            + f", {self.features} AS {SOURCE_COLUMN}"
             + (f" FROM {self.view}")
         )
 
 
-MARKER_PLAN = PlanSource(view="marker_plan")
+MARKER_PLAN = PlanSource(view="marker_plan", features="'rules'")
 
 
 def plan_view_sql(sources: Sequence[PlanSource]) -> str:
@@ -116,13 +123,18 @@ class PlanRow:
     before: str | None
     reason: str | None
     idem_key: str
+    features: str | None = None  # who asked: rules, review, or the features (comma-separated)
+    target_name: str | None = None  # what a person reads for ``target``: an album's name, a tag value
 
 
 @dataclass(frozen=True)
 class PlanSummary:
+    # Statuses and rules as the plan leaves them (the closed plan's albums and tags applied): what the
+    # mirror will say after a push, so the header and the markers the plan lists agree.
     statuses: dict[str, int]  # classification status -> in-scope assets
     rules: dict[str, int]  # rule name -> in-scope assets it matches (every rule, in config order)
-    kinds: dict[str, int]  # plan kind -> rows
+    kinds: dict[str, int]  # change kind -> changes (autotag.counts: album_create counted too)
+    by_feature: dict[str, dict[str, int]] = field(default_factory=dict)  # who asked -> kind -> rows
 
     @property
     def assets(self) -> int:
@@ -133,8 +145,14 @@ class PlanSummary:
         return sum(self.kinds.values())
 
 
-def plan_summary(conn: Connection, plan_source: str = "plan") -> PlanSummary:
-    """Counts per status, rule and plan kind; ``plan_source`` may name a materialized copy of the plan."""
+@dataclass(frozen=True)
+class StateCounts:
+    statuses: dict[str, int]
+    rules: dict[str, int]
+
+
+def state_counts(conn: Connection) -> StateCounts:
+    """Assets per classification status and per rule, in the mirror as it is on ``conn`` right now."""
     statuses = {s: 0 for s in ("classified", "unclassified", "conflict")}
     for status, n in conn.execute(text("SELECT status, count(*) FROM classification GROUP BY status")):
         statuses[str(status)] = int(n)
@@ -144,9 +162,35 @@ def plan_summary(conn: Connection, plan_source: str = "plan") -> PlanSummary:
         "ON m.rule = r.rule ORDER BY r.position"
     )
     rules = {str(rule): int(n) for rule, n in conn.execute(text(rules_sql))}
-    kinds_sql = f"SELECT kind, count(*) FROM {plan_source} GROUP BY kind ORDER BY kind"
-    kinds = {str(kind): int(n) for kind, n in conn.execute(text(kinds_sql))}
-    return PlanSummary(statuses=statuses, rules=rules, kinds=kinds)
+    return StateCounts(statuses, rules)
+
+
+def plan_summary(conn: Connection, plan_source: str = "plan", *, state: StateCounts | None = None) -> PlanSummary:
+    """Counts per status, rule and change kind; ``plan_source`` may name a materialized copy of the plan,
+    ``state`` the statuses and rules measured where the plan's changes were rehearsed."""
+    state = state or state_counts(conn)
+    by_feature: dict[str, dict[str, int]] = {}
+    sql = f"SELECT {SOURCE_COLUMN}, kind, count(*) FROM {plan_source} GROUP BY 1, 2"
+    for features, kind, n in conn.execute(text(sql)):
+        for feature in str(features or "other").split(","):
+            by_feature.setdefault(feature, {})
+            by_feature[feature][str(kind)] = by_feature[feature].get(str(kind), 0) + int(n)
+    return PlanSummary(
+        statuses=state.statuses,
+        rules=state.rules,
+        kinds=plan_counts(conn, plan_source),
+        by_feature={f: ordered(k) for f, k in sorted(by_feature.items())},
+    )
+
+
+# What a person reads for a target: the album's name (from the mirror, or the name a `name:` target
+# carries), the tag value (the target already), nothing for dates.
+TARGET_NAME = (
+    "CASE WHEN p.kind LIKE 'album%' THEN coalesce((SELECT al.name FROM albums AS al WHERE al.id = p.target), "
+    f"CASE WHEN substr(p.target, 1, {len(NAME_PREFIX)}) = '{NAME_PREFIX}' "
+    f"THEN substr(p.target, {len(NAME_PREFIX) + 1}) END) "
+    "WHEN p.kind LIKE 'tag%' THEN p.target END"
+)
 
 
 def held_back(conn: Connection) -> int:
@@ -168,7 +212,8 @@ def plan_fingerprint(conn: Connection, source: str = "plan") -> str:
 
 def plan_rows(conn: Connection, limit: int | None = None, *, source: str = "plan") -> Iterator[PlanRow]:
     """The plan, ordered by kind, target and asset so that a dry run reads the same twice."""
-    sql = f"SELECT {', '.join(PLAN_COLUMNS)} FROM {source} ORDER BY kind, target, asset_id"
+    columns = ", ".join(f"p.{c}" for c in (*PLAN_COLUMNS, SOURCE_COLUMN))
+    sql = f"SELECT {columns}, {TARGET_NAME} FROM {source} AS p ORDER BY p.kind, p.target, p.asset_id"
     result = (
         conn.execute(text(sql + " LIMIT :limit"), {"limit": limit})
         if limit is not None

@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from autotag.counts import REVERTS, breakdown, describe, reverted_counts
 from immich_mirror.urls import web_link
 
 
@@ -65,6 +66,8 @@ def plan(console: Console, result: Any, rows: Sequence[Any], *, base: str, as_js
             "by_status": summary.statuses,
             "by_rule": summary.rules,
             "by_kind": summary.kinds,
+            "changes": summary.changes,
+            "by_feature": summary.by_feature,
             "enqueued": result.enqueued.__dict__ if result.enqueued else None,
             "problems": [f"{f}: {p}" for f, p in result.problems],
             "held_back": result.held_back,
@@ -76,21 +79,25 @@ def plan(console: Console, result: Any, rows: Sequence[Any], *, base: str, as_js
         }
         console.print_json(json.dumps(payload, default=str))
         return
+    # Statuses as the plan leaves the library: the markers listed below are what makes them so.
     console.print("status: " + ", ".join(f"{k} {v}" for k, v in sorted(summary.statuses.items())))
     if summary.rules:
         console.print("rules:  " + ", ".join(f"{k} {v}" for k, v in sorted(summary.rules.items())))
-    total = sum(summary.kinds.values())
-    console.print(
-        f"plan:   {total} mutation(s)"
-        + (" (" + ", ".join(f"{k} {v}" for k, v in sorted(summary.kinds.items())) + ")" if total else "")
-    )
+    console.print(f"plan:   {describe(summary.kinds)}")
+    if set(summary.by_feature) - {"rules"}:  # organiser features on: who planned what
+        width = max(len(who) for who in summary.by_feature)
+        console.print("planned by:")
+        for who, kinds in summary.by_feature.items():
+            console.print(f"  {who:<{width}}  {', '.join(f'{k} {n}' for k, n in kinds.items())}", markup=False)
+    listed = summary.changes - summary.kinds.get("album_create", 0)  # creations are not rows of their own
     date_changes(console, getattr(result, "date_changes", []))
     for r in rows[:limit]:
         link = web_link(base, r.asset_id) if base and r.asset_id else (r.asset_id or "")
         detail = f"  ({r.reason})" if r.reason else ""
-        console.print(f"  {r.kind:<12} {r.target:<40} {link}{detail}", markup=False)
-    if total > limit:
-        console.print(f"  ... and {total - limit} more (--limit N, or --json for all)")
+        label = target_label(r.kind, r.target, r.target_name)
+        console.print(f"  {r.kind:<12} {label:<40} {link}{detail}", markup=False)
+    if listed > limit:
+        console.print(f"  ... and {listed - limit} more (--limit N, or --json for all)")
     if result.held_back:
         console.print(
             f"held back: {result.held_back} change(s) you rejected in `autotag review` (lift them there)"
@@ -127,6 +134,13 @@ def classify_line(result: Any) -> str:
     return f"classify: {statuses}{queued}"
 
 
+def target_label(kind: str, target: str, name: str | None) -> str:
+    """What a person reads for a target: album 'name', the tag value, the date."""
+    if kind.startswith("album"):
+        return f"album '{name}'" if name is not None else target
+    return name or target
+
+
 def push_result(console: Console, r: Any) -> None:
     parts = [f"push: {r.sent} applied", f"{r.requests} write requests"]
     if r.failed:
@@ -151,7 +165,7 @@ def problems(console: Console, found: Sequence[tuple[str, str]]) -> None:
 
 def run_line(d: dict[str, Any]) -> str:
     return (
-        f"unclassified {d['unclassified']}, conflicts {d['conflicts']}, changes {d['changes']}, "
+        f"unclassified {d['unclassified']}, conflicts {d['conflicts']}, changes {breakdown(d['by_kind'])}, "
         f"{d['seconds']:.1f} s"
     )
 
@@ -169,9 +183,12 @@ def undo(console: Console, result: Any, *, applied: bool) -> None:
     verb = "reverted" if applied else "would revert"
     if not applied:
         runs(console, result.runs)
-    console.print(f"run {result.undone_run}: {verb} {len(result.items)} change(s)")
+    console.print(f"run {result.undone_run}: {verb} {describe(reverted_counts(it.kind for it in result.items))}")
+    names = getattr(result, "names", {})
     for it in result.items[:20]:
-        console.print(f"  {it.kind:<12} {it.target:<40} {it.asset_id or ''}", markup=False)
+        label = target_label(it.kind, it.target, names.get(it.target) if it.kind.startswith("album") else None)
+        # Listed as the change it reverts, as the counts above are.
+        console.print(f"  {REVERTS.get(it.kind, it.kind):<12} {label:<40} {it.asset_id or ''}", markup=False)
     if len(result.items) > 20:
         console.print(f"  ... and {len(result.items) - 20} more")
     if not applied and result.items:

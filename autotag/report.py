@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import DBAPIError
 
+from autotag.counts import run_counts
 from autotag.plan import install_rules
 from autotag.progress_chart import progress_svg
 from autotag.runs import RunInfo, recent_runs
@@ -160,7 +161,7 @@ def _rows(conn: Connection, sql: str) -> list[tuple[Any, ...]]:
 
 
 def progress_trend(conn: Connection) -> list[dict[str, Any]]:
-    """Unclassified and conflicts after each run that classified (what its plan started from), oldest first.
+    """Unclassified and conflicts after each run that classified (as its plan leaves the library), oldest first.
 
     Every run that classified (``classify``, ``run``, a ``watch`` cycle) keeps its counts in by_status."""
     trend = []
@@ -194,17 +195,13 @@ def statistics(conn: Connection) -> dict[str, Any]:
             "JOIN albums al ON al.id = rm.album_id GROUP BY al.id, al.name ORDER BY 3 DESC, al.name",
         )
     ]
-    changes_per_run = [
-        {"run": r, "command": c, "started_at": t, "changes": n}
-        for r, c, t, n in _rows(
-            conn,
-            "SELECT runs.id, runs.command, runs.started_at, COUNT(changes.id) FROM runs "
-            # changes to assets, as the run counted them: an album or tag created on the way is no change
-            "LEFT JOIN changes ON changes.run_id = runs.id AND changes.after IS NOT NULL "
-            "AND changes.asset_id IS NOT NULL "
-            "GROUP BY runs.id ORDER BY runs.id",
+    # One per effect, by kind, as the dry run, `run` and `undo` count them (autotag.counts).
+    changes_per_run = []
+    for r, c, t in _rows(conn, "SELECT id, command, started_at FROM runs ORDER BY id"):
+        by_kind = run_counts(conn, int(r))
+        changes_per_run.append(
+            {"run": r, "command": c, "started_at": t, "changes": sum(by_kind.values()), "by_kind": by_kind}
         )
-    ]
     trend = progress_trend(conn)
     return {
         "totals": {"assets_in_scope": sum(by_status.values()), **by_status},

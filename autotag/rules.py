@@ -107,11 +107,21 @@ LEFT JOIN (
 ) AS g ON g.asset_id = s.asset_id
 """
 
-DESIRED_MARKERS = """
+def names(alias: str) -> str:
+    """The classifying albums of ``alias``'s asset by name, sorted ('2019-06-01 Beach', 'Hike'): reasons
+    are read by people. Evaluated only for the rows a plan lists, not per asset."""
+    return (
+        "(SELECT group_concat(n, ', ') FROM (SELECT DISTINCT '''' || al.name || '''' AS n "
+        f"FROM album_assets AS aa JOIN albums AS al ON al.id = aa.album_id WHERE aa.asset_id = {alias}.asset_id "
+        "AND aa.album_id IN (SELECT album_id FROM classifying_albums) ORDER BY n))"
+    )
+
+
+DESIRED_MARKERS = f"""
 SELECT c.asset_id AS asset_id,
        m.tag_value AS tag_value,
        CASE c.status WHEN 'conflict'
-            THEN 'conflict: rules ' || c.matched_rules || coalesce(' via albums ' || c.matched_albums, '')
+            THEN 'conflict: rules ' || c.matched_rules || coalesce(' via albums ' || {names("c")}, '')
             ELSE 'unclassified: no rule matched' END AS reason
 FROM classification AS c JOIN rule_markers AS m ON m.status = c.status
 """
@@ -131,14 +141,14 @@ JOIN scope_assets AS s ON s.asset_id = at.asset_id
 # those would compute the classification (a GROUP BY over every match) again. Per in-scope asset and
 # marker: wanted = the asset's status is the marker's; present = one primary-key probe of asset_tags.
 # A marker tag missing from the mirror has tag_id NULL, so it is present on no asset.
-MARKER_PLAN = """
+MARKER_PLAN = f"""
 SELECT CASE WHEN x.wanted THEN 'tag_add' ELSE 'tag_remove' END AS kind,
        x.tag_value AS target,
        x.asset_id AS asset_id,
        CASE WHEN NOT x.wanted AND x.status = 'classified' THEN 'classified: rule ' || x.matched_rules
             WHEN NOT x.wanted THEN 'now ' || x.status
             WHEN x.status = 'conflict'
-            THEN 'conflict: rules ' || x.matched_rules || coalesce(' via albums ' || x.matched_albums, '')
+            THEN 'conflict: rules ' || x.matched_rules || coalesce(' via albums ' || {names("x")}, '')
             ELSE 'unclassified: no rule matched' END AS reason,
        CASE WHEN x.wanted THEN 'tag_add:' ELSE 'tag_remove:' END || x.tag_value || ':' || x.asset_id
            AS idem_key
@@ -228,7 +238,7 @@ def _label(position: int, rule: RuleConfig) -> str:
 def check_rules(cfg: AutotagConfig) -> None:
     """Everything about the rules that can be checked without a database; one-line ``RuleError``s."""
     seen: dict[str, int] = {}
-    markers = {cfg.markers.unclassified, cfg.markers.conflict}
+    markers = {cfg.markers.unclassified, cfg.markers.conflict, cfg.markers.review}
     for position, rule in enumerate(cfg.rules):
         label = _label(position, rule)
         if not RULE_NAME.match(rule.name):

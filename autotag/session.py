@@ -10,14 +10,16 @@ import dataclasses
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine
 
-from autotag import derived
+from autotag import derived, proposals
 from autotag.closure import PLAN_TABLE, materialize_plan
 from autotag.config import AutotagConfig
+from autotag.counts import run_counts
 from autotag.features import feature_problems
 from autotag.features.dates import date_change_groups
 from autotag.links import apply_scope
@@ -25,11 +27,13 @@ from autotag.outbox import EnqueueResult, counts_by_state, enqueue_plan, finish_
 from autotag.plan import (
     PlanRow,
     PlanSummary,
+    StateCounts,
     held_back,
     install_rules,
     plan_fingerprint,
     plan_rows,
     plan_summary,
+    state_counts,
 )
 from autotag.progress import CLASSIFY, Progress, no_progress
 from autotag.push import Pusher, PushResult, PushSettings
@@ -114,13 +118,17 @@ class RunResult:
     classify: ClassifyResult
     push: PushResult
     seconds: float
+    run_id: int | None = None  # the run (sync, classify, push): the one `report` lists and `undo` reverts
+    by_kind: dict[str, int] = field(default_factory=dict)  # its changes, counted as autotag.counts does
 
     def as_dict(self) -> dict[str, Any]:
         s = self.classify.summary
         return {
             "unclassified": s.statuses.get("unclassified", 0),
             "conflicts": s.statuses.get("conflict", 0),
-            "changes": self.push.sent,
+            "run": self.run_id,
+            "changes": sum(self.by_kind.values()),
+            "by_kind": self.by_kind,
             "seconds": round(self.seconds, 2),
             "push": self.push.as_dict(),
             "problems": [f"{f}: {p}" for f, p in self.classify.problems],
@@ -150,7 +158,23 @@ def never_synced(session: Session) -> bool:
 
 def output_tags(cfg: AutotagConfig) -> list[str]:
     """The tags the tool sets only as markers: nothing else reads them, so a plan never rehearses them."""
-    return [cfg.markers.unclassified, cfg.markers.conflict, cfg.duplicates.conflict_tag, cfg.album_dates.tag]
+    return [cfg.markers.unclassified, cfg.markers.conflict, cfg.markers.review, cfg.duplicates.conflict_tag,
+            cfg.album_dates.tag]
+
+
+def closed_plan(conn: Connection, cfg: AutotagConfig) -> tuple[int, StateCounts]:
+    """The plan resolved (autotag.proposals) and closed (autotag.closure) into ``PLAN_TABLE``; the rounds
+    it took and the statuses and rules as it leaves them."""
+    measured: list[StateCounts] = []
+    rounds = materialize_plan(
+        conn,
+        output_tags(cfg),
+        resolve=partial(proposals.resolve, proposals=proposals.Proposals.of(cfg)),
+        measure=lambda c: measured.append(state_counts(c)),
+    )
+    proposals.drop_reviewed(conn, PLAN_TABLE)
+    proposals.drop(conn)
+    return rounds, measured[0]
 
 
 class PlanChanged(ImmichMirrorError):
@@ -183,8 +207,8 @@ def classify(
     install_rules(engine, session.cfg)
     with engine.begin() as conn:
         # The plan is computed (and closed) once: counted, shown, then enqueued from one materialized copy.
-        rounds = materialize_plan(conn, output_tags(session.cfg))
-        summary = plan_summary(conn, plan_source=PLAN_TABLE)
+        rounds, state = closed_plan(conn, session.cfg)
+        summary = plan_summary(conn, plan_source=PLAN_TABLE, state=state)
         rows = [] if preview == 0 else list(plan_rows(conn, preview, source=PLAN_TABLE))
         problems = feature_problems(conn)
         date_changes = date_change_groups(conn, PLAN_TABLE) if summary.kinds.get("set_date") else []
@@ -219,7 +243,11 @@ def push_settings(cfg: AutotagConfig) -> PushSettings:
 
 
 def push(
-    session: Session, *, command: str = "push", run_id: int | None = None, only_run: int | None = None
+    session: Session,
+    *,
+    command: str = "push",
+    run_id: int | None = None,
+    only_run: int | None = None,
 ) -> PushResult:
     """Drain the outbox. ``run_id``: the run of the command this push is a step of (it records it);
     by default the push is a run of its own, named ``command``."""
@@ -278,6 +306,8 @@ def run(session: Session, *, full: bool = False, on_phase: PhaseEnd | None = Non
     finally:
         with session.engine.begin() as conn:
             finish_run(conn, run_id, status, record)
+    with session.engine.connect() as conn:
+        by_kind = run_counts(conn, run_id)  # as the dry run, report and undo count them
     if pushed.sent:
         # Album and tag changes of the organiser features can classify assets: count again after them.
         with session.engine.connect() as conn:
@@ -292,7 +322,7 @@ def run(session: Session, *, full: bool = False, on_phase: PhaseEnd | None = Non
             classified, summary=dataclasses.replace(classified.summary, statuses=statuses)
         )
     phase_end("push", pushed)
-    return RunResult(sync_summary, classified, pushed, time.monotonic() - started)
+    return RunResult(sync_summary, classified, pushed, time.monotonic() - started, run_id, by_kind)
 
 
 def finish(session: Session, run_id: int, status: str, record: dict[str, Any]) -> None:
@@ -321,6 +351,22 @@ class UndoResult:
     push: PushResult | None
     run_id: int | None = None  # the undo's own run (None: only shown)
     runs: list[RunInfo] = field(default_factory=list)  # shown without --yes: what else could be undone
+    names: dict[str, str] = field(default_factory=dict)  # album id -> name, for what a person reads
+
+
+def _album_names(conn: Connection, items: list[Any]) -> dict[str, str]:
+    ids = sorted({it.target for it in items if it.kind.startswith("album")})
+    names: dict[str, str] = {}
+    for i in range(0, len(ids), 500):
+        chunk = {f"a{n}": a for n, a in enumerate(ids[i : i + 500])}
+        marks = ", ".join(f":{k}" for k in chunk)
+        for album_id, name in conn.execute(
+            text(f"SELECT album_id, name FROM created_albums WHERE album_id IN ({marks}) "
+                 f"UNION ALL SELECT id, name FROM albums WHERE id IN ({marks})"),
+            chunk,
+        ):
+            names[str(album_id)] = str(name)
+    return names
 
 
 def undo(session: Session, *, run_id: int | None, apply: bool) -> UndoResult:
@@ -330,12 +376,13 @@ def undo(session: Session, *, run_id: int | None, apply: bool) -> UndoResult:
         items = undo_items(conn, target)
         if not items:
             raise ImmichMirrorError(why_nothing(conn, target))
+        names = _album_names(conn, items)
         if not apply:
-            return UndoResult(target, items, None, runs=recent_runs(conn, limit=RUNS_SHOWN))
+            return UndoResult(target, items, None, runs=recent_runs(conn, limit=RUNS_SHOWN), names=names)
     with engine.begin() as conn:
         new_run = start_run(conn, "undo", undo_of=target)
         enqueue_undo(conn, new_run, target, items)
     result = push(session, command="undo", run_id=new_run, only_run=new_run)
     with engine.begin() as conn:
         finish_run(conn, new_run, "interrupted" if result.interrupted else "ok", result.as_dict())
-    return UndoResult(target, items, result, new_run)
+    return UndoResult(target, items, result, new_run, names=names)

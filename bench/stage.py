@@ -18,10 +18,10 @@ from typing import Any
 import yaml
 
 from autotag import session as ops
-from autotag.closure import PLAN_TABLE, materialize_plan
+from autotag.closure import PLAN_TABLE
 from autotag.config import AutotagConfig, PushConfig
 from autotag.plan import install_rules, plan_summary
-from autotag.session import Session, output_tags
+from autotag.session import Session, closed_plan
 from immich_mirror.api.client import open_client
 from immich_mirror.db.migrate import open_db
 from immich_mirror.sync.runner import run_sync
@@ -123,8 +123,8 @@ def stage_classify(db: Path, *, all_features: bool = False) -> dict[str, Any]:
     t0 = time.perf_counter()
     install_rules(engine, cfg)
     with engine.begin() as conn:  # what `classify --dry-run` does: the closed plan, then its counts
-        rounds = materialize_plan(conn, output_tags(cfg))
-        summary = plan_summary(conn, plan_source=PLAN_TABLE)
+        rounds, state = closed_plan(conn, cfg)
+        summary = plan_summary(conn, plan_source=PLAN_TABLE, state=state)
     ours = time.perf_counter() - t0
     return {"seconds": ours, "kinds": summary.kinds, "statuses": summary.statuses, "rounds": rounds}
 

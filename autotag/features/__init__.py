@@ -26,12 +26,11 @@ from autotag.features.common import (
     refresh_pushed_dates,
     write_settings,
 )
-from autotag.plan import PLAN_COLUMNS, PlanSource
+from autotag.plan import PLAN_COLUMNS, SOURCE_COLUMN, PlanSource
 from immich_mirror.errors import RuleError
 
 Writer = Callable[[Connection, AutotagConfig], None]
 Views = Callable[[AutotagConfig], dict[str, str]]
-
 
 
 def _no_wants(_cfg: AutotagConfig) -> list[str]:
@@ -66,13 +65,13 @@ ALL_VIEWS = (
     "feature_marker_fixes",
 )
 
-EMPTY_PLAN = "SELECT " + ", ".join(f"NULL AS {c}" for c in PLAN_COLUMNS) + " WHERE 0"
+EMPTY_PLAN = "SELECT " + ", ".join(f"NULL AS {c}" for c in (*PLAN_COLUMNS, SOURCE_COLUMN)) + " WHERE 0"
 NO_PROBLEMS = "SELECT NULL AS feature, NULL AS problem WHERE 0"
 
 
 def check_features(cfg: AutotagConfig) -> None:
     """The tags the features manage must be nobody else's: not a marker, not matched by a rule."""
-    markers = {cfg.markers.unclassified, cfg.markers.conflict}
+    markers = {cfg.markers.unclassified, cfg.markers.conflict, cfg.markers.review}
     owned = {"duplicates.conflict_tag": cfg.duplicates.conflict_tag, "album_dates.tag": cfg.album_dates.tag}
     for key, value in owned.items():
         if value in markers:
@@ -106,24 +105,25 @@ def feature_sources(cfg: AutotagConfig) -> list[PlanSource]:
     views: dict[str, str] = {}
     plans: list[str] = []
     wants: list[str] = []
-    for _name, enabled, make_views, album_wants, _write in FEATURES:
+    for name, enabled, make_views, album_wants, _write in FEATURES:
         if not enabled(cfg):
             continue
         made = make_views(cfg)
         views.update(made)
-        plans += [f"SELECT {', '.join(PLAN_COLUMNS)} FROM {v}" for v in made if v.endswith("_plan")]
+        cols = ", ".join(PLAN_COLUMNS)
+        plans += [f"SELECT {cols}, '{name}' AS feature FROM {v}" for v in made if v.endswith("_plan")]
         wants += album_wants(cfg)
     if wants:  # albums wanted by name (folder albums, tag-album rules): found or created by name
         views.update(album_name_views(wants))
         views["albums_by_name_plan"] = ALBUM_ADD_PLAN
-        plans.append(f"SELECT {', '.join(PLAN_COLUMNS)} FROM albums_by_name_plan")
+        plans.append(f"SELECT {', '.join(PLAN_COLUMNS)}, feature FROM albums_by_name_plan")
     if "feature_problems" not in views:
         views["feature_problems"] = NO_PROBLEMS
     if plans:
         union = "\nUNION ALL\n".join(plans)
         views["feature_changes"] = (
-            "SELECT kind, target, asset_id, payload, before, group_concat(reason, '; ') AS reason, idem_key "
-            f"FROM ({union}) GROUP BY idem_key"
+            "SELECT kind, target, asset_id, payload, before, group_concat(reason, '; ') AS reason, idem_key, "
+            f"group_concat(DISTINCT feature) AS {SOURCE_COLUMN} FROM ({union}) GROUP BY idem_key"
         )
     else:
         views["feature_changes"] = EMPTY_PLAN
@@ -136,6 +136,7 @@ def feature_sources(cfg: AutotagConfig) -> list[PlanSource]:
             views=views,
             columns={"payload": "payload", "before": "before"},
             prepare=partial(_prepare, cfg=cfg),
+            features=SOURCE_COLUMN,
         )
     ]
 

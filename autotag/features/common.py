@@ -131,7 +131,7 @@ SELECT name, count(*) AS n, min(id) AS album_id FROM albums WHERE is_owned = 1 G
 """
 
 ALBUM_NAME_TARGETS = """
-SELECT w.asset_id AS asset_id, w.album_name AS album_name, w.reason AS reason,
+SELECT w.asset_id AS asset_id, w.album_name AS album_name, w.reason AS reason, w.feature AS feature,
        CASE WHEN o.n IS NULL THEN 'name:' || w.album_name ELSE o.album_id END AS target
 FROM album_wants AS w LEFT JOIN owned_album_names AS o ON o.name = w.album_name
 WHERE w.asset_id IN (SELECT asset_id FROM scope_assets)
@@ -149,7 +149,7 @@ WHERE o.n > 1
 
 ALBUM_ADD_PLAN = """
 SELECT 'album_add' AS kind, t.target AS target, t.asset_id AS asset_id, NULL AS payload, NULL AS before,
-       t.reason AS reason, 'album_add:' || t.target || ':' || t.asset_id AS idem_key
+       t.reason AS reason, 'album_add:' || t.target || ':' || t.asset_id AS idem_key, t.feature AS feature
 FROM album_name_targets AS t
 """
 

@@ -46,6 +46,21 @@ def test_demo_runs_the_whole_loop(
     assert "would revert" in out
     assert out.rstrip().splitlines()[-2].startswith("$ autotag review")  # it ends with what to try next
 
+    # It says what it turns on, feature by feature, and the dry run what each planned.
+    for feature in ("duplicates", "dates", "album_dates", "folder_albums", "tag_albums"):
+        assert f"  {feature}: " in out.split("$ autotag", 1)[0], feature
+    planned = _section(out, "what would change, and which feature planned it")
+    assert "planned by:" in planned and re.search(r"\n  folder_albums +album_add \d+", planned)
+
+    # The tool's own run never adds a conflict.
+    def conflicts(section: str) -> int:
+        found = re.search(r"conflict +│ (\d+)", section)
+        return int(found.group(1)) if found else 0
+
+    before = conflicts(_section(out, "classification counts before the tool changes anything"))
+    after = conflicts(_section(out, "classification counts after the runs"))
+    assert after <= before
+
 
 def test_demo_refuses_an_unknown_version(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exit_info:

@@ -31,7 +31,7 @@ def test_markers_added_then_removed_once_fixed(m: Mirror) -> None:
     reasons = {r.asset_id: r.reason for r in rows}
     assert reasons == {
         "loose": "unclassified: no rule matched",
-        "both": "conflict: rules event_album,meme via albums al1",
+        "both": "conflict: rules event_album,meme via albums '2023-01 Ski'",
     }
     assert all(r.payload is None and r.before is None for r in rows)
 

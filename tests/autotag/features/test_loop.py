@@ -151,10 +151,10 @@ def test_generated_library_converges_with_every_feature(tmp_path: Path, version:
         with s.engine.connect() as conn:
             done = dict(conn.execute(text("SELECT kind, count(*) FROM changes GROUP BY kind")).all())
         assert done.get("set_date", 0) > 20 and done.get("album_add", 0) > 0 and done.get("album_create", 0) > 0
-        # One feature's change makes work for another (a folder album puts an asset in an event album
-        # its duplicate twin then follows, which may land it far from the album's date): the plan is
-        # closed over such cascades before it is queued, so the very next run plans nothing at all.
-        assert first.classify.rounds > 2
+        # One feature's change makes work for another (a folder album puts an asset in an event album,
+        # which puts it far from the album's date): the plan is closed over such cascades before it is
+        # queued, so the very next run plans nothing at all. (Twins follow a proposal in the same round.)
+        assert first.classify.rounds >= 2
         second = ops.run(s)
         assert second.classify.summary.changes == 0 and second.push.sent == 0
         assert kinds  # the first run had work to do
@@ -186,7 +186,8 @@ def test_a_cascade_is_planned_in_one_go_and_the_rehearsal_leaves_no_trace(tmp_pa
         assert _mirror_rows(s) == before
         planned = {(r.kind, r.target, r.asset_id) for r in dry.rows}
         assert planned == {("album_add", "name:2019-08-01 Lake", inside), ("album_add", "name:2019-08-01 Lake", twin)}
-        assert dry.rounds == 3
+        assert dry.rounds == 2  # the twin follows the folder's proposal in the first round (autotag.proposals)
+        assert dry.summary.statuses["unclassified"] == 0  # counted as the plan leaves the library
         result = ops.run(s)
         assert album(lib, "2019-08-01 Lake") == {inside, twin}
         assert tagged(lib, "autotag_output_unknown") == set()

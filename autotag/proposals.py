@@ -1,0 +1,221 @@
+"""One classification per asset per plan: the organiser features' album and tag additions are proposals.
+
+A plan row of a feature that would *classify* its asset (an ``album_add`` to a classifying album, or to
+a ``name:`` album whose name a rule's regex matches; a ``tag_add`` of a classifying tag) is a proposal.
+``resolve`` judges the proposals of one materialized plan (a temp table with the plan's columns),
+in SQL, before anything is queued:
+
+- an asset that is already classified (or in conflict) gets no proposal: nothing moves it;
+- with duplicate propagation on, what a feature proposes for one member of a duplicate group that no
+  member classifies yet is proposed by ``duplicates`` for the others too (so twins settle alike);
+- an unclassified asset whose proposals name one classification gets it; when they name several, the
+  best-ranked feature in ``precedence`` that proposed something decides if it names one; otherwise
+  the asset gets none of them, nothing else from the features either, and the review marker, whose
+  reason names every proposal ("folder says album '2012-06-04 Camping'; duplicate says album ...");
+- a choice that would leave a duplicate group classified two ways is not made (review instead).
+
+So a run never puts an unclassified asset in conflict. The review marker comes off once the asset is
+classified (by hand) or its proposals agree. ``autotag.closure`` calls ``resolve`` on every round.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from sqlalchemy import Connection
+
+from autotag.config import AutotagConfig
+from autotag.counts import NAME_PREFIX
+from autotag.features.common import setting
+
+REVIEW = "review"  # the plan's ``features`` value of the review marker's rows
+RULES = "rules"  # ... and of the rules' markers
+UNRANKED = 1000
+LABELS = {"folder_albums": "folder", "duplicates": "duplicate", "tag_albums": "tag rule"}
+_TEMP = ("res_labels", "res_albums", "res_props", "res_members", "res_spread", "res_classified", "res_votes",
+         "res_verdict", "res_bad_groups", "res_dates", "res_far", "res_review")
+
+
+@dataclass(frozen=True)
+class Proposals:
+    review_tag: str
+    ranks: dict[str, int] = field(default_factory=dict)  # feature -> rank (0 first); unlisted: UNRANKED
+    duplicates: bool = False  # duplicate propagation is on: groups classify alike or not at all
+    album_dates: bool = False  # album dates are checked: an album far from the asset's date is no answer
+
+    @classmethod
+    def of(cls, cfg: AutotagConfig) -> Proposals:
+        return cls(
+            review_tag=cfg.markers.review,
+            ranks={f: i for i, f in enumerate(cfg.precedence)},
+            duplicates=cfg.duplicates.enabled,
+            album_dates=cfg.album_dates.enabled,
+        )
+
+
+# A person's word for a proposal's key: album 'name' / tag 'value' (``p`` has kind and target).
+_WHAT = (
+    "CASE WHEN p.kind = 'album_add' THEN 'album ''' || coalesce((SELECT al.name FROM albums AS al "
+    f"WHERE al.id = p.target), substr(p.target, {len(NAME_PREFIX) + 1})) || '''' "
+    "ELSE 'tag ''' || p.target || '''' END"
+)
+_KEY = "CASE WHEN p.kind = 'album_add' THEN 'album:' ELSE 'tag:' END || p.target"
+
+
+def _x(conn: Connection, sql: str, params: Sequence[object] = ()) -> None:
+    conn.exec_driver_sql(sql, tuple(params))
+
+
+def resolve(conn: Connection, table: str, proposals: Proposals) -> None:
+    """Apply the rules above to the plan rows in ``table`` (in place), leaving ``temp.res_review``."""
+    drop(conn)
+    _x(conn, "CREATE TEMP TABLE res_labels (feature TEXT PRIMARY KEY, rank INTEGER, label TEXT)")
+    conn.exec_driver_sql(
+        "INSERT INTO temp.res_labels VALUES (?, ?, ?)",
+        [(f, proposals.ranks.get(f, UNRANKED), label) for f, label in LABELS.items()],
+    )
+    _x(conn, "CREATE TEMP TABLE res_albums AS SELECT DISTINCT album_id FROM classifying_albums")
+    _x(conn, "CREATE TEMP TABLE res_props (idem_key TEXT PRIMARY KEY, asset_id TEXT, kind TEXT, target TEXT, "
+             "features TEXT, key TEXT)")
+    _x(conn, _insert_props(f"SELECT * FROM {table} AS p WHERE p.features NOT IN ('{RULES}', '{REVIEW}')"))
+    if proposals.duplicates:
+        _spread(conn, table)
+    # Already classified (or in conflict): no proposal moves it.
+    _x(conn, "CREATE TEMP TABLE res_classified (asset_id TEXT PRIMARY KEY)")
+    _x(conn, "INSERT OR IGNORE INTO temp.res_classified SELECT asset_id FROM rule_matches_all "
+             "WHERE asset_id IN (SELECT asset_id FROM temp.res_props)")
+    _x(conn, f"DELETE FROM {table} WHERE idem_key IN (SELECT idem_key FROM temp.res_props "
+             "WHERE asset_id IN (SELECT asset_id FROM temp.res_classified))")
+    _x(conn, "DELETE FROM temp.res_props WHERE asset_id IN (SELECT asset_id FROM temp.res_classified)")
+    # One vote per (proposal, feature that made it); the best rank present decides, if it names one key.
+    _x(conn, "CREATE TEMP TABLE res_votes AS SELECT p.asset_id, p.idem_key, p.kind, p.target, p.key, l.feature, "
+             "l.rank, l.label FROM temp.res_props AS p JOIN temp.res_labels AS l "
+             "ON instr(',' || p.features || ',', ',' || l.feature || ',') > 0")
+    _x(conn, "CREATE TEMP TABLE res_verdict (asset_id TEXT PRIMARY KEY, accepted TEXT)")
+    _x(conn, "INSERT INTO temp.res_verdict SELECT v.asset_id, "
+             "CASE WHEN count(DISTINCT v.idem_key) = 1 THEN min(v.idem_key) END FROM temp.res_votes AS v "
+             "JOIN (SELECT asset_id, min(rank) AS best FROM temp.res_votes GROUP BY asset_id) AS b "
+             "ON b.asset_id = v.asset_id AND v.rank = b.best GROUP BY v.asset_id")
+    if proposals.duplicates:
+        _group_check(conn)
+    _x(conn, "CREATE TEMP TABLE res_far (idem_key TEXT PRIMARY KEY, day TEXT)")
+    if proposals.album_dates:
+        _date_check(conn, table)
+    _x(conn, "CREATE TEMP TABLE res_review (asset_id TEXT PRIMARY KEY, reason TEXT)")
+    _x(conn, "INSERT INTO temp.res_review SELECT asset_id, group_concat(said, '; ') FROM "
+             f"(SELECT DISTINCT p.asset_id, p.label || ' says ' || {_WHAT} || coalesce(' (taken ' || "
+             "(SELECT f.day FROM temp.res_far AS f WHERE f.idem_key = p.idem_key) || ', more than ' || "
+             f"{setting('album_dates', 'max_days')} || ' days from it)', '') AS said FROM temp.res_votes AS p "
+             "WHERE p.asset_id IN (SELECT asset_id FROM temp.res_verdict WHERE accepted IS NULL) "
+             "ORDER BY p.asset_id, p.rank, p.label, said) GROUP BY asset_id")
+    # The losing proposals, and everything else the features planned for an asset under review.
+    _x(conn, f"DELETE FROM {table} WHERE idem_key IN (SELECT p.idem_key FROM temp.res_props AS p "
+             "JOIN temp.res_verdict AS v ON v.asset_id = p.asset_id "
+             "WHERE v.accepted IS NULL OR v.accepted <> p.idem_key)")
+    drop_reviewed(conn, table)
+    _review_markers(conn, table, proposals.review_tag)
+
+
+def _insert_props(rows: str) -> str:
+    """``res_props`` from plan rows (aliased ``p``) that would classify their asset."""
+    return (
+        f"INSERT OR IGNORE INTO temp.res_props SELECT p.idem_key, p.asset_id, p.kind, p.target, p.features, {_KEY} "
+        f"FROM ({rows}) AS p WHERE p.asset_id IS NOT NULL AND ("
+        "(p.kind = 'album_add' AND (p.target IN (SELECT album_id FROM temp.res_albums) OR "
+        f"(substr(p.target, 1, {len(NAME_PREFIX)}) = '{NAME_PREFIX}' AND EXISTS (SELECT 1 FROM rule_defs AS d "
+        f"WHERE d.kind = 'album_regex' AND substr(p.target, {len(NAME_PREFIX) + 1}) REGEXP d.value)))) "
+        "OR (p.kind = 'tag_add' AND EXISTS (SELECT 1 FROM rule_defs AS d WHERE (d.kind = 'tag' AND d.value = p.target) "
+        "OR (d.kind = 'tag_prefix' AND substr(p.target, 1, length(d.value)) = d.value))))"
+    )
+
+
+def _spread(conn: Connection, table: str) -> None:
+    """In a duplicate group no member classifies yet, a proposal for one member is ``duplicates``'
+    proposal for every other member (in groups with a key, ``duplicates_plan`` proposes that key)."""
+    _x(conn, "CREATE TEMP TABLE res_members AS SELECT m.asset_id, m.duplicate_id FROM dup_members AS m "
+             "WHERE m.duplicate_id IN (SELECT a.duplicate_id FROM assets AS a "
+             "WHERE a.id IN (SELECT asset_id FROM temp.res_props) AND a.duplicate_id IS NOT NULL)")
+    _x(conn, "CREATE TEMP TABLE res_spread AS SELECT p.kind AS kind, p.target AS target, m.asset_id AS asset_id, "
+             f"'duplicate of a member that gets ' || min({_WHAT}) AS reason, "
+             "p.kind || ':' || p.target || ':' || m.asset_id AS idem_key "
+             "FROM temp.res_props AS p JOIN temp.res_members AS o ON o.asset_id = p.asset_id "
+             "JOIN temp.res_members AS m ON m.duplicate_id = o.duplicate_id AND m.asset_id <> o.asset_id "
+             "WHERE o.duplicate_id NOT IN (SELECT duplicate_id FROM dup_keys "
+             "WHERE duplicate_id IN (SELECT duplicate_id FROM temp.res_members)) "
+             "GROUP BY p.kind, p.target, m.asset_id")
+    _x(conn, f"UPDATE {table} SET features = features || ',duplicates', "
+             "reason = reason || '; ' || (SELECT s.reason FROM temp.res_spread AS s WHERE s.idem_key = "
+             f"{table}.idem_key) WHERE idem_key IN (SELECT idem_key FROM temp.res_spread) "
+             "AND instr(',' || features || ',', ',duplicates,') = 0")
+    _x(conn, f"INSERT INTO {table} SELECT s.kind, s.target, s.asset_id, NULL, NULL, s.reason, s.idem_key, "
+             f"'duplicates' FROM temp.res_spread AS s WHERE s.idem_key NOT IN (SELECT idem_key FROM {table})")
+    _x(conn, "UPDATE temp.res_props SET features = (SELECT features FROM "
+             f"{table} AS t WHERE t.idem_key = res_props.idem_key) "
+             "WHERE idem_key IN (SELECT idem_key FROM temp.res_spread)")
+    _x(conn, _insert_props(f"SELECT * FROM {table} WHERE idem_key IN (SELECT idem_key FROM temp.res_spread)"))
+
+
+def _group_check(conn: Connection) -> None:
+    """No accepted proposal may leave a duplicate group with two keys: its members go to review."""
+    _x(conn, "CREATE TEMP TABLE res_bad_groups AS SELECT duplicate_id FROM ("
+             "SELECT k.duplicate_id AS duplicate_id, k.key_kind || ':' || k.key_value AS key FROM dup_keys AS k "
+             "WHERE k.duplicate_id IN (SELECT duplicate_id FROM temp.res_members) "
+             "UNION SELECT m.duplicate_id, p.key FROM temp.res_verdict AS v "
+             "JOIN temp.res_props AS p ON p.idem_key = v.accepted "
+             "JOIN temp.res_members AS m ON m.asset_id = v.asset_id) "
+             "GROUP BY duplicate_id HAVING count(DISTINCT key) > 1")
+    _x(conn, "UPDATE temp.res_verdict SET accepted = NULL WHERE accepted IS NOT NULL AND asset_id IN "
+             "(SELECT asset_id FROM temp.res_members "
+             "WHERE duplicate_id IN (SELECT duplicate_id FROM temp.res_bad_groups))")
+
+
+def _date_check(conn: Connection, table: str) -> None:
+    """An album whose name's date is far from the date the plan leaves the asset with (album dates would
+    flag it at once) is no answer the tool can be sure of: the asset goes to review, naming the date."""
+    _x(conn, "CREATE TEMP TABLE res_dates (asset_id TEXT PRIMARY KEY, day TEXT)")
+    _x(conn, "INSERT OR IGNORE INTO temp.res_dates SELECT asset_id, "
+             f"substr(json_extract(payload, '$.dateTimeOriginal'), 1, 10) FROM {table} WHERE kind = 'set_date' "
+             "AND asset_id IN (SELECT asset_id FROM temp.res_props)")
+    _x(conn, "INSERT OR IGNORE INTO temp.res_dates SELECT l.asset_id, substr(l.local, 1, 10) "
+             "FROM asset_local_dates AS l WHERE l.asset_id IN (SELECT asset_id FROM temp.res_props)")
+    name = (f"coalesce((SELECT al.name FROM albums AS al WHERE al.id = p.target), "
+            f"substr(p.target, {len(NAME_PREFIX) + 1}))")
+    days = setting("album_dates", "max_days")
+    _x(conn, "INSERT INTO temp.res_far SELECT x.idem_key, x.day FROM (SELECT p.idem_key AS idem_key, d.day AS day, "
+           "CASE WHEN length(v.value) = 7 THEN v.value || '-01' ELSE substr(v.value, 1, 10) END AS first_day, "
+           "CASE WHEN length(v.value) = 7 THEN date(v.value || '-01', '+1 month', '-1 day') "
+           "ELSE substr(v.value, 1, 10) END AS last_day "
+           "FROM temp.res_props AS p JOIN temp.res_dates AS d ON d.asset_id = p.asset_id "
+           f"JOIN (SELECT q.idem_key AS idem_key, regexp_date({setting('album_dates', 'album_name_regex')}, "
+           f"{name.replace('p.', 'q.')}) AS value FROM temp.res_props AS q WHERE q.kind = 'album_add') AS v "
+           "ON v.idem_key = p.idem_key WHERE v.value IS NOT NULL) AS x "
+           f"WHERE x.day < date(x.first_day, '-' || {days} || ' days') "
+           f"OR x.day > date(x.last_day, '+' || {days} || ' days')")
+    _x(conn, "UPDATE temp.res_verdict SET accepted = NULL WHERE asset_id IN "
+             "(SELECT p.asset_id FROM temp.res_props AS p JOIN temp.res_far AS f ON f.idem_key = p.idem_key)")
+
+
+def drop_reviewed(conn: Connection, table: str) -> None:
+    """Take out of ``table`` every feature row of the assets the last ``resolve`` put under review."""
+    if conn.exec_driver_sql("SELECT 1 FROM temp.sqlite_master WHERE name = 'res_review'").first() is None:
+        return
+    _x(conn, f"DELETE FROM {table} WHERE asset_id IN (SELECT asset_id FROM temp.res_review) "
+             f"AND coalesce(features, '') NOT IN ('{RULES}', '{REVIEW}')")
+
+
+def _review_markers(conn: Connection, table: str, tag: str) -> None:
+    _x(conn, f"INSERT INTO {table} SELECT 'tag_add', ?, r.asset_id, NULL, NULL, 'review: ' || r.reason, "
+             f"'tag_add:' || ? || ':' || r.asset_id, '{REVIEW}' FROM temp.res_review AS r "
+             "WHERE NOT EXISTS (SELECT 1 FROM asset_tags AS at JOIN tags AS t ON t.id = at.tag_id "
+             "WHERE at.asset_id = r.asset_id AND t.value = ?)", (tag, tag, tag))
+    _x(conn, f"INSERT INTO {table} SELECT 'tag_remove', t.value, at.asset_id, NULL, NULL, "
+             "'review settled: no competing proposals', 'tag_remove:' || t.value || ':' || at.asset_id, "
+             f"'{REVIEW}' FROM tags AS t JOIN asset_tags AS at ON at.tag_id = t.id WHERE t.value = ? "
+             "AND EXISTS (SELECT 1 FROM scope_assets AS s WHERE s.asset_id = at.asset_id) "
+             "AND at.asset_id NOT IN (SELECT asset_id FROM temp.res_review)", (tag,))
+
+
+def drop(conn: Connection) -> None:
+    for name in _TEMP:
+        conn.exec_driver_sql(f"DROP TABLE IF EXISTS temp.{name}")

@@ -1,0 +1,70 @@
+"""One count: the dry run, `run`, `report`, the change log and `undo` count the same changes, by kind."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+from autotag.cli import main
+from autotag.counts import REVERTS
+from autotag.demo import demo_config_text
+from immich_mirror.db.migrate import open_db
+from immich_mirror.fake.generate import generate_library
+from immich_mirror.fake.runner import running_fake_server
+
+
+def _cli(capsys: pytest.CaptureFixture[str], *argv: str) -> str:
+    assert main(list(argv)) == 0, capsys.readouterr().err
+    return capsys.readouterr().out
+
+
+def test_dry_run_run_report_log_and_undo_count_the_same(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "config.yaml"
+    config.write_text(demo_config_text(), encoding="utf-8")  # every organiser feature on
+    config.chmod(0o600)
+    assert yaml.safe_load(config.read_text())["folder_albums"]["enabled"] is True
+    db = tmp_path / "m.db"
+    with running_fake_server(generate_library(400, seed=7)) as (url, key):
+        for name, value in {"IMMICH_URL": url, "IMMICH_API_KEY": key, "AUTOTAG_DB": str(db),
+                            "AUTOTAG_CONFIG": str(config)}.items():
+            monkeypatch.setenv(name, value)
+        _cli(capsys, "sync")
+        dry = json.loads(_cli(capsys, "classify", "--dry-run", "--json"))
+        ran = json.loads(_cli(capsys, "run", "--json"))
+        _cli(capsys, "report", str(tmp_path / "report"))
+        undo = _cli(capsys, "undo")
+
+    planned = dry["by_kind"]
+    assert {"tag_add", "album_add", "album_create", "set_date"} <= set(planned)  # every kind is exercised
+    assert dry["changes"] == sum(planned.values())
+    assert ran["by_kind"] == planned and ran["changes"] == dry["changes"]
+    # the statuses the dry run announces are the ones the run leaves
+    assert (ran["unclassified"], ran["conflicts"]) == (dry["by_status"]["unclassified"], dry["by_status"]["conflict"])
+
+    stats = json.loads((tmp_path / "report" / "statistics.json").read_text())
+    [reported] = [r for r in stats["changes_per_run"] if r["run"] == ran["run"]]
+    assert reported["by_kind"] == planned and reported["changes"] == dry["changes"]
+    assert f"run {ran['run']} (run, " in (tmp_path / "report" / "summary.txt").read_text()
+
+    engine = open_db(db)
+    try:
+        with engine.connect() as conn:
+            logged = dict(conn.exec_driver_sql(
+                "SELECT kind, count(*) FROM (SELECT DISTINCT kind, target, asset_id FROM changes "
+                "WHERE run_id = ? AND after IS NOT NULL) GROUP BY kind", (ran["run"],)).all())
+    finally:
+        engine.dispose()
+    assert logged == planned
+
+    header = re.search(r"run (\d+): would revert (\d+) change\(s\) \(([^)]*)\)", undo)
+    assert header, undo
+    assert int(header.group(1)) == ran["run"] and int(header.group(2)) == dry["changes"]
+    reverted = {k: int(n) for k, n in (part.rsplit(" ", 1) for part in header.group(3).split(", "))}
+    assert reverted == planned
+    assert set(REVERTS.values()) >= set(planned)
