@@ -2,8 +2,9 @@
 
 The dry run counts the closed plan, ``run`` and ``report`` count the ``changes`` log of a run, and
 ``undo`` counts what it reverts; they all count the same thing: one per effect on the server
-(``kind``, ``target``, asset), album creations included (``album_create``, one per album the pusher
-creates for ``name:<album>`` targets). A write the pusher had to re-apply is logged twice but is one
+(``kind``, ``target``, asset), creations included: ``album_create``, one per album the pusher creates
+for ``name:<album>`` targets, and ``tag_create``, one per tag it creates (a new tag's missing parents
+too, as ``PUT /tags`` makes them; autotag.created_tags). A write the pusher had to re-apply is logged twice but is one
 change, as undo reverts it once.
 """
 
@@ -14,7 +15,8 @@ from collections.abc import Iterable, Mapping
 from sqlalchemy import Connection, text
 
 # Display order: what a plan does, then what only undo does.
-KINDS = ("tag_add", "tag_remove", "album_add", "album_create", "set_date", "album_remove", "album_delete")
+KINDS = ("tag_create", "tag_add", "tag_remove", "album_create", "album_add", "set_date", "album_remove",
+         "album_delete", "tag_delete")
 NAME_PREFIX = "name:"  # an album_add target naming an album the pusher creates (autotag.features.album_create)
 
 # The change an undo item reverts (autotag.undo.INVERSE, and album_delete for album_create).
@@ -24,6 +26,7 @@ REVERTS = {
     "album_remove": "album_add",
     "album_add": "album_remove",
     "album_delete": "album_create",
+    "tag_delete": "tag_create",
     "set_date": "set_date",
 }
 
@@ -60,7 +63,17 @@ def plan_counts(conn: Connection, source: str) -> dict[str, int]:
     ).scalar()
     if created:
         counts["album_create"] = int(created)
+    known = {str(v) for (v,) in conn.execute(text("SELECT value FROM tags"))}
+    wanted = {str(v) for (v,) in conn.execute(text(f"SELECT DISTINCT target FROM {source} WHERE kind = 'tag_add'"))}
+    new = {p for v in wanted - known for p in (v, *_ancestors(v))} - known
+    if new:
+        counts["tag_create"] = len(new)
     return ordered(counts)
+
+
+def _ancestors(value: str) -> list[str]:
+    parts = value.split("/")
+    return ["/".join(parts[:i]) for i in range(1, len(parts))]
 
 
 def run_counts(conn: Connection, run_id: int) -> dict[str, int]:

@@ -14,7 +14,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, Engine, text
 
 from autotag import derived, proposals
 from autotag.closure import PLAN_TABLE, materialize_plan
