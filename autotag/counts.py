@@ -17,6 +17,7 @@ from sqlalchemy import Connection, text
 # Display order: what a plan does, then what only undo does.
 KINDS = ("tag_create", "tag_add", "tag_remove", "album_create", "album_add", "set_date", "album_remove",
          "album_delete", "tag_delete")
+CREATIONS = ("album_create", "tag_create")  # made by the pusher on the way, not plan rows of their own
 NAME_PREFIX = "name:"  # an album_add target naming an album the pusher creates (autotag.features.album_create)
 
 # The change an undo item reverts (autotag.undo.INVERSE, and album_delete for album_create).

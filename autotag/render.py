@@ -89,7 +89,7 @@ def plan(console: Console, result: Any, rows: Sequence[Any], *, base: str, as_js
         console.print("planned by:")
         for who, kinds in summary.by_feature.items():
             console.print(f"  {who:<{width}}  {', '.join(f'{k} {n}' for k, n in kinds.items())}", markup=False)
-    listed = summary.changes - summary.kinds.get("album_create", 0)  # creations are not rows of their own
+    listed = summary.rows
     date_changes(console, getattr(result, "date_changes", []))
     for r in rows[:limit]:
         link = web_link(base, r.asset_id) if base and r.asset_id else (r.asset_id or "")
