@@ -70,6 +70,11 @@ def _x(conn: Connection, sql: str, params: Sequence[object] = ()) -> None:
 def resolve(conn: Connection, table: str, proposals: Proposals) -> None:
     """Apply the rules above to the plan rows in ``table`` (in place), leaving ``temp.res_review``."""
     drop(conn)
+    _x(conn, "CREATE TEMP TABLE res_review (asset_id TEXT PRIMARY KEY, reason TEXT)")
+    proposing = f"SELECT 1 FROM {table} WHERE features NOT IN ('{RULES}', '{REVIEW}') LIMIT 1"
+    if conn.exec_driver_sql(proposing).first() is None:  # no feature on, or nothing to propose
+        _review_markers(conn, table, proposals.review_tag)
+        return
     _x(conn, "CREATE TEMP TABLE res_labels (feature TEXT PRIMARY KEY, rank INTEGER, label TEXT)")
     conn.exec_driver_sql(
         "INSERT INTO temp.res_labels VALUES (?, ?, ?)",
@@ -102,7 +107,6 @@ def resolve(conn: Connection, table: str, proposals: Proposals) -> None:
     _x(conn, "CREATE TEMP TABLE res_far (idem_key TEXT PRIMARY KEY, day TEXT)")
     if proposals.album_dates:
         _date_check(conn, table)
-    _x(conn, "CREATE TEMP TABLE res_review (asset_id TEXT PRIMARY KEY, reason TEXT)")
     _x(conn, "INSERT INTO temp.res_review SELECT asset_id, group_concat(said, '; ') FROM "
              f"(SELECT DISTINCT p.asset_id, p.label || ' says ' || {_WHAT} || coalesce(' (taken ' || "
              "(SELECT f.day FROM temp.res_far AS f WHERE f.idem_key = p.idem_key) || ', more than ' || "
@@ -205,6 +209,13 @@ def drop_reviewed(conn: Connection, table: str) -> None:
 
 
 def _review_markers(conn: Connection, table: str, tag: str) -> None:
+    # An excluded tag is never a target (autotag.excluded): the assets under review then get nothing at all.
+    excluded = conn.exec_driver_sql(
+        "SELECT 1 FROM scope_exclude_tags AS x WHERE ? = x.tag_value "
+        "OR substr(?, 1, length(x.tag_value) + 1) = x.tag_value || '/'", (tag, tag)
+    ).first()
+    if excluded is not None:
+        return
     _x(conn, f"INSERT INTO {table} SELECT 'tag_add', ?, r.asset_id, NULL, NULL, 'review: ' || r.reason, "
              f"'tag_add:' || ? || ':' || r.asset_id, '{REVIEW}' FROM temp.res_review AS r "
              "WHERE NOT EXISTS (SELECT 1 FROM asset_tags AS at JOIN tags AS t ON t.id = at.tag_id "

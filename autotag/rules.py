@@ -108,12 +108,13 @@ LEFT JOIN (
 """
 
 def names(alias: str) -> str:
-    """The classifying albums of ``alias``'s asset by name, sorted ('2019-06-01 Beach', 'Hike'): reasons
-    are read by people. Evaluated only for the rows a plan lists, not per asset."""
+    """The matched albums of ``alias`` (a classification row) by name, sorted ('2019-06-01 Beach', ...):
+    reasons are read by people. Only the asset's own album links are probed (an index lookup), and only
+    for the rows a plan lists."""
     return (
         "(SELECT group_concat(n, ', ') FROM (SELECT DISTINCT '''' || al.name || '''' AS n "
         f"FROM album_assets AS aa JOIN albums AS al ON al.id = aa.album_id WHERE aa.asset_id = {alias}.asset_id "
-        "AND aa.album_id IN (SELECT album_id FROM classifying_albums) ORDER BY n))"
+        f"AND instr(',' || {alias}.matched_albums || ',', ',' || aa.album_id || ',') > 0 ORDER BY n))"
     )
 
 
