@@ -117,7 +117,8 @@ def create_app(state: ReviewState, token: str, *, loopback_only: bool = True) ->
             )
         return {
             "fingerprint": r.fingerprint,
-            "total": plan.total,
+            "total": plan.total,  # rows to review; `changes` adds the albums and tags the push creates
+            "changes": r.summary.changes,
             "by_status": r.summary.statuses,
             "by_kind": r.summary.kinds,
             "held_back": r.held_back,

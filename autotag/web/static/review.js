@@ -73,7 +73,7 @@ function pager(page, pages, load) {
 function summaryText(p) {
   const s = p.by_status || {};
   const kinds = Object.entries(p.by_kind || {}).map(([k, n]) => `${k} ${n}`).join(", ");
-  let text = `${p.total} change(s)` + (kinds ? ` (${kinds})` : "") +
+  let text = `${p.changes ?? p.total} change(s)` + (kinds ? ` (${kinds})` : "") +
     ` · classified ${s.classified || 0}, unclassified ${s.unclassified || 0}, conflicts ${s.conflict || 0}`;
   if (p.held_back) text += ` · ${p.held_back} held back by your rejections`;
   if (p.approved) text += ` · ${p.approved} approved`;
@@ -93,7 +93,7 @@ function renderPlan(p) {
   summary.dataset.heldBack = p.held_back;
   const apply = $("#apply");
   apply.disabled = p.total === 0;
-  apply.textContent = p.total ? `Apply ${p.total} change(s)` : "Nothing to apply";
+  apply.textContent = p.total ? `Apply ${p.changes ?? p.total} change(s)` : "Nothing to apply";
   const filter = $("#feature-filter");
   const chosen = filter.value;
   filter.replaceChildren(el("option", { value: "", text: "every feature" }),
@@ -164,7 +164,7 @@ function decide(decision, selection) {
 
 function askApply() {
   $("#confirm-text").textContent =
-    `Apply ${plan.total} change(s) to Immich now? Rejected changes stay out; \`autotag undo\` reverts the run.`;
+    `Apply ${plan.changes ?? plan.total} change(s) to Immich now? Rejected changes stay out; \`autotag undo\` reverts the run.`;
   $("#confirm").hidden = false;
 }
 

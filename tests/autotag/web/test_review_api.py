@@ -91,7 +91,8 @@ def test_page_counts_are_the_dry_runs(world: tuple[Page, Session, FakeLibrary]) 
     page, session, _ = world
     plan = page.get("/api/plan")
     dry = ops.classify(session, dry_run=True, preview=None)
-    assert plan["total"] == len(dry.rows) == sum(dry.summary.kinds.values()) > 0
+    assert plan["total"] == len(dry.rows) == dry.summary.rows > 0
+    assert plan["changes"] == dry.summary.changes == sum(dry.summary.kinds.values())
     assert plan["by_kind"] == dry.summary.kinds and plan["by_status"] == dry.summary.statuses
     assert sum(f["count"] for f in plan["features"]) == plan["total"]
     keys = set()
