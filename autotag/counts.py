@@ -1,11 +1,11 @@
 """One count of changes, by kind, for every command that reports one.
 
 The dry run counts the closed plan, ``run`` and ``report`` count the ``changes`` log of a run, and
-``undo`` counts what it reverts; they all count the same thing: one per effect on the server
-(``kind``, ``target``, asset), creations included: ``album_create``, one per album the pusher creates
-for ``name:<album>`` targets, and ``tag_create``, one per tag it creates (a new tag's missing parents
-too, as ``PUT /tags`` makes them; autotag.created_tags). A write the pusher had to re-apply is logged twice but is one
-change, as undo reverts it once.
+``undo`` counts what it reverts; they all count the same thing: one change per effect on an asset
+(``kind``, ``target``, asset; a write the pusher had to re-apply is logged twice but is one change, as
+undo reverts it once), and beside that total, by kind, the creations: ``album_create``, one per album
+the pusher creates for ``name:<album>`` targets, and ``tag_create``, one per tag it creates (a new
+tag's missing parents too, as ``PUT /tags`` makes them; autotag.created_tags).
 """
 
 from __future__ import annotations
@@ -38,19 +38,32 @@ def ordered(counts: Mapping[str, int]) -> dict[str, int]:
     return {k: int(v) for k, v in sorted(counts.items(), key=lambda kv: (rank.get(kv[0], len(KINDS)), kv[0])) if v}
 
 
-def describe(counts: Mapping[str, int]) -> str:
-    """``2019 change(s) (tag_add 1374, album_add 99, album_create 88, set_date 458)``."""
-    kinds = ordered(counts)
-    total = sum(kinds.values())
-    detail = " (" + ", ".join(f"{k} {n}" for k, n in kinds.items()) + ")" if total else ""
-    return f"{total} change(s){detail}"
+def total(counts: Mapping[str, int]) -> int:
+    """The changes to assets: what the push applies and undo reverts; the albums and tags created on the
+    way are counted by kind beside it (``autotag.runs`` lists them apart too)."""
+    return sum(int(n) for k, n in counts.items() if k not in CREATIONS)
+
+
+def _created(kinds: Mapping[str, int], verb: str = "creates") -> str:
+    made = [f"{kinds[k]} {k.split('_')[0]}(s)" for k in ("album_create", "tag_create") if kinds.get(k)]
+    return f"; {verb} " + ", ".join(made) if made else ""
 
 
 def breakdown(counts: Mapping[str, int]) -> str:
-    """``2019 (tag_add 1374, album_add 99, ...)``: the total, and by kind when there is any."""
+    """``1908 (tag_add 1363, album_add 89, set_date 456); creates 80 album(s), 3 tag(s)``."""
     kinds = ordered(counts)
-    total = sum(kinds.values())
-    return f"{total} (" + ", ".join(f"{k} {n}" for k, n in kinds.items()) + ")" if total else "0"
+    changed = {k: n for k, n in kinds.items() if k not in CREATIONS}
+    detail = " (" + ", ".join(f"{k} {n}" for k, n in changed.items()) + ")" if changed else ""
+    return f"{total(kinds)}{detail}{_created(kinds)}"
+
+
+def describe(counts: Mapping[str, int], verb: str = "creates") -> str:
+    """``1908 change(s) (tag_add 1363, album_add 89, set_date 456); creates 80 album(s), 3 tag(s)``
+    (``verb``: what is done to the creations, e.g. undo's "deletes what it created:")."""
+    kinds = ordered(counts)
+    changed = {k: n for k, n in kinds.items() if k not in CREATIONS}
+    detail = " (" + ", ".join(f"{k} {n}" for k, n in changed.items()) + ")" if changed else ""
+    return f"{total(kinds)} change(s){detail}{_created(kinds, verb)}"
 
 
 def plan_counts(conn: Connection, source: str) -> dict[str, int]:

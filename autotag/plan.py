@@ -16,7 +16,7 @@ from sqlalchemy import Connection, Engine, text
 
 from autotag import derived
 from autotag.config import AutotagConfig
-from autotag.counts import CREATIONS, NAME_PREFIX, ordered, plan_counts
+from autotag.counts import NAME_PREFIX, ordered, plan_counts, total
 from autotag.excluded import excluded_targets_sql, filtered
 from autotag.rules import check_rules, check_sql_predicates, ensure_rule_tables, rule_views, write_rule_tables
 from immich_mirror.db.migrate import ensure_views
@@ -142,12 +142,13 @@ class PlanSummary:
 
     @property
     def changes(self) -> int:
-        return sum(self.kinds.values())
+        """Changes to assets: the plan's rows (the outbox's); the albums and tags the pusher creates on
+        the way are in ``kinds`` beside them (autotag.counts)."""
+        return total(self.kinds)
 
     @property
     def rows(self) -> int:
-        """Plan rows (the outbox's): creations are made by the pusher on the way, not rows of their own."""
-        return sum(n for k, n in self.kinds.items() if k not in CREATIONS)
+        return self.changes
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ classified (by hand) or its proposals agree. ``autotag.closure`` calls ``resolve
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -28,13 +29,14 @@ from sqlalchemy import Connection
 from autotag.config import AutotagConfig
 from autotag.counts import NAME_PREFIX
 from autotag.features.common import setting
+from immich_mirror.db.engine import sql_regexp_date
 
 REVIEW = "review"  # the plan's ``features`` value of the review marker's rows
 RULES = "rules"  # ... and of the rules' markers
 UNRANKED = 1000
 LABELS = {"folder_albums": "folder", "duplicates": "duplicate", "tag_albums": "tag rule"}
 _TEMP = ("res_labels", "res_albums", "res_props", "res_members", "res_spread", "res_classified", "res_votes",
-         "res_verdict", "res_bad_groups", "res_dates", "res_far", "res_review")
+         "res_verdict", "res_bad_groups", "res_dates", "res_album_days", "res_far", "res_review")
 
 
 @dataclass(frozen=True)
@@ -81,6 +83,7 @@ def resolve(conn: Connection, table: str, proposals: Proposals) -> None:
         [(f, proposals.ranks.get(f, UNRANKED), label) for f, label in LABELS.items()],
     )
     _x(conn, "CREATE TEMP TABLE res_albums AS SELECT DISTINCT album_id FROM classifying_albums")
+    _new_classifying_albums(conn, table)
     _x(conn, "CREATE TEMP TABLE res_props (idem_key TEXT PRIMARY KEY, asset_id TEXT, kind TEXT, target TEXT, "
              "features TEXT, key TEXT)")
     _x(conn, _insert_props(f"SELECT * FROM {table} AS p WHERE p.features NOT IN ('{RULES}', '{REVIEW}')"))
@@ -126,12 +129,24 @@ def _insert_props(rows: str) -> str:
     return (
         f"INSERT OR IGNORE INTO temp.res_props SELECT p.idem_key, p.asset_id, p.kind, p.target, p.features, {_KEY} "
         f"FROM ({rows}) AS p WHERE p.asset_id IS NOT NULL AND ("
-        "(p.kind = 'album_add' AND (p.target IN (SELECT album_id FROM temp.res_albums) OR "
-        f"(substr(p.target, 1, {len(NAME_PREFIX)}) = '{NAME_PREFIX}' AND EXISTS (SELECT 1 FROM rule_defs AS d "
-        f"WHERE d.kind = 'album_regex' AND substr(p.target, {len(NAME_PREFIX) + 1}) REGEXP d.value)))) "
+        "(p.kind = 'album_add' AND p.target IN (SELECT album_id FROM temp.res_albums)) "
         "OR (p.kind = 'tag_add' AND EXISTS (SELECT 1 FROM rule_defs AS d WHERE (d.kind = 'tag' AND d.value = p.target) "
         "OR (d.kind = 'tag_prefix' AND substr(p.target, 1, length(d.value)) = d.value))))"
     )
+
+
+def _new_classifying_albums(conn: Connection, table: str) -> None:
+    """Add to ``res_albums`` the ``name:`` targets (albums the push creates) whose name a rule's
+    ``album_name_regex`` matches: they will classify. Python's regexes, as ``autotag.derived`` uses for
+    existing albums (no SQL function: the SQL stays readable by any client)."""
+    patterns = [str(v) for (v,) in conn.exec_driver_sql("SELECT value FROM rule_defs WHERE kind = 'album_regex'")]
+    targets = conn.exec_driver_sql(
+        f"SELECT DISTINCT target FROM {table} WHERE kind = 'album_add' "
+        f"AND substr(target, 1, {len(NAME_PREFIX)}) = '{NAME_PREFIX}'"
+    ).scalars()
+    hits = [(t,) for t in targets if any(re.search(p, str(t)[len(NAME_PREFIX):]) for p in patterns)]
+    if hits:
+        conn.exec_driver_sql("INSERT INTO temp.res_albums (album_id) VALUES (?)", hits)
 
 
 def _spread(conn: Connection, table: str) -> None:
@@ -183,19 +198,27 @@ def _date_check(conn: Connection, table: str) -> None:
              "AND asset_id IN (SELECT asset_id FROM temp.res_props)")
     _x(conn, "INSERT OR IGNORE INTO temp.res_dates SELECT l.asset_id, substr(l.local, 1, 10) "
              "FROM asset_local_dates AS l WHERE l.asset_id IN (SELECT asset_id FROM temp.res_props)")
-    name = (f"coalesce((SELECT al.name FROM albums AS al WHERE al.id = p.target), "
-            f"substr(p.target, {len(NAME_PREFIX) + 1}))")
-    days = setting("album_dates", "max_days")
+    # The date each proposed album's name starts with, read in Python (album_dates.album_name_regex).
+    _x(conn, "CREATE TEMP TABLE res_album_days (target TEXT PRIMARY KEY, value TEXT)")
+    pattern = conn.exec_driver_sql(
+        "SELECT value FROM feature_settings WHERE feature = 'album_dates' AND key = 'album_name_regex'"
+    ).scalar()
+    names = conn.exec_driver_sql(
+        "SELECT DISTINCT p.target, coalesce((SELECT al.name FROM albums AS al WHERE al.id = p.target), "
+        f"substr(p.target, {len(NAME_PREFIX) + 1})) FROM temp.res_props AS p WHERE p.kind = 'album_add'"
+    ).all()
+    days = [(t, sql_regexp_date(pattern, n)) for t, n in names] if pattern else []
+    if days:
+        conn.exec_driver_sql("INSERT INTO temp.res_album_days VALUES (?, ?)", [d for d in days if d[1]])
+    max_days = setting("album_dates", "max_days")
     _x(conn, "INSERT INTO temp.res_far SELECT x.idem_key, x.day FROM (SELECT p.idem_key AS idem_key, d.day AS day, "
            "CASE WHEN length(v.value) = 7 THEN v.value || '-01' ELSE substr(v.value, 1, 10) END AS first_day, "
            "CASE WHEN length(v.value) = 7 THEN date(v.value || '-01', '+1 month', '-1 day') "
            "ELSE substr(v.value, 1, 10) END AS last_day "
            "FROM temp.res_props AS p JOIN temp.res_dates AS d ON d.asset_id = p.asset_id "
-           f"JOIN (SELECT q.idem_key AS idem_key, regexp_date({setting('album_dates', 'album_name_regex')}, "
-           f"{name.replace('p.', 'q.')}) AS value FROM temp.res_props AS q WHERE q.kind = 'album_add') AS v "
-           "ON v.idem_key = p.idem_key WHERE v.value IS NOT NULL) AS x "
-           f"WHERE x.day < date(x.first_day, '-' || {days} || ' days') "
-           f"OR x.day > date(x.last_day, '+' || {days} || ' days')")
+           "JOIN temp.res_album_days AS v ON v.target = p.target WHERE p.kind = 'album_add') AS x "
+           f"WHERE x.day < date(x.first_day, '-' || {max_days} || ' days') "
+           f"OR x.day > date(x.last_day, '+' || {max_days} || ' days')")
     _x(conn, "UPDATE temp.res_verdict SET accepted = NULL WHERE asset_id IN "
              "(SELECT p.asset_id FROM temp.res_props AS p JOIN temp.res_far AS f ON f.idem_key = p.idem_key)")
 

@@ -179,11 +179,15 @@ def runs(console: Console, listed: Sequence[Any], *, title: str = "runs with cha
         console.print(f"  {r.line()}", markup=False)
 
 
+UNDO_CREATED = "deletes what it created:"  # undo deletes the albums and tags its run created (if unused)
+
+
 def undo(console: Console, result: Any, *, applied: bool) -> None:
     verb = "reverted" if applied else "would revert"
     if not applied:
         runs(console, result.runs)
-    console.print(f"run {result.undone_run}: {verb} {describe(reverted_counts(it.kind for it in result.items))}")
+    reverted = reverted_counts(it.kind for it in result.items)
+    console.print(f"run {result.undone_run}: {verb} {describe(reverted, UNDO_CREATED)}")
     names = getattr(result, "names", {})
     for it in result.items[:20]:
         label = target_label(it.kind, it.target, names.get(it.target) if it.kind.startswith("album") else None)

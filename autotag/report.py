@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import DBAPIError
 
-from autotag.counts import run_counts
+from autotag.counts import run_counts, total
 from autotag.plan import install_rules
 from autotag.progress_chart import progress_svg
 from autotag.runs import RunInfo, recent_runs
@@ -200,7 +200,7 @@ def statistics(conn: Connection) -> dict[str, Any]:
     for r, c, t in _rows(conn, "SELECT id, command, started_at FROM runs ORDER BY id"):
         by_kind = run_counts(conn, int(r))
         changes_per_run.append(
-            {"run": r, "command": c, "started_at": t, "changes": sum(by_kind.values()), "by_kind": by_kind}
+            {"run": r, "command": c, "started_at": t, "changes": total(by_kind), "by_kind": by_kind}
         )
     trend = progress_trend(conn)
     return {

@@ -19,7 +19,7 @@ from sqlalchemy import Connection, Engine, text
 from autotag import derived, proposals
 from autotag.closure import PLAN_TABLE, materialize_plan
 from autotag.config import AutotagConfig
-from autotag.counts import run_counts
+from autotag.counts import run_counts, total
 from autotag.features import feature_problems
 from autotag.features.dates import date_change_groups
 from autotag.links import apply_scope
@@ -127,7 +127,7 @@ class RunResult:
             "unclassified": s.statuses.get("unclassified", 0),
             "conflicts": s.statuses.get("conflict", 0),
             "run": self.run_id,
-            "changes": sum(self.by_kind.values()),
+            "changes": total(self.by_kind),
             "by_kind": self.by_kind,
             "seconds": round(self.seconds, 2),
             "push": self.push.as_dict(),

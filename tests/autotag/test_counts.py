@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from autotag.cli import main
-from autotag.counts import REVERTS
+from autotag.counts import CREATIONS, REVERTS
 from autotag.demo import demo_config_text
 from immich_mirror.db.migrate import open_db
 from immich_mirror.fake.generate import generate_library
@@ -42,7 +42,8 @@ def test_dry_run_run_report_log_and_undo_count_the_same(
 
     planned = dry["by_kind"]
     assert {"tag_add", "album_add", "album_create", "set_date"} <= set(planned)  # every kind is exercised
-    assert dry["changes"] == sum(planned.values())
+    changed = {k: n for k, n in planned.items() if k not in CREATIONS}  # the creations are counted beside
+    assert dry["changes"] == sum(changed.values()) == len(dry["mutations"])
     assert ran["by_kind"] == planned and ran["changes"] == dry["changes"]
     # the statuses the dry run announces are the ones the run leaves
     assert (ran["unclassified"], ran["conflicts"]) == (dry["by_status"]["unclassified"], dry["by_status"]["conflict"])
@@ -50,7 +51,8 @@ def test_dry_run_run_report_log_and_undo_count_the_same(
     stats = json.loads((tmp_path / "report" / "statistics.json").read_text())
     [reported] = [r for r in stats["changes_per_run"] if r["run"] == ran["run"]]
     assert reported["by_kind"] == planned and reported["changes"] == dry["changes"]
-    assert f"run {ran['run']} (run, " in (tmp_path / "report" / "summary.txt").read_text()
+    summary = (tmp_path / "report" / "summary.txt").read_text()
+    assert re.search(rf"run {ran['run']} .*run: {dry['changes']} change\(s\)", summary), summary
 
     engine = open_db(db)
     try:
@@ -62,9 +64,11 @@ def test_dry_run_run_report_log_and_undo_count_the_same(
         engine.dispose()
     assert logged == planned
 
-    header = re.search(r"run (\d+): would revert (\d+) change\(s\) \(([^)]*)\)", undo)
+    header = re.search(r"run (\d+): would revert (\d+) change\(s\) \(([^)]*)\); deletes what it created: (.*)", undo)
     assert header, undo
     assert int(header.group(1)) == ran["run"] and int(header.group(2)) == dry["changes"]
     reverted = {k: int(n) for k, n in (part.rsplit(" ", 1) for part in header.group(3).split(", "))}
-    assert reverted == planned
+    assert reverted == changed
+    created = {f"{kind.split('_')[0]}(s)": n for kind, n in planned.items() if kind in CREATIONS}
+    assert {what: int(n) for n, what in (part.split(" ") for part in header.group(4).split(", "))} == created
     assert set(REVERTS.values()) >= set(planned)
