@@ -72,7 +72,10 @@ class RunInfo:
             effects += f", ... ({len(changed) - 4} more)"
         created = [e.describe() for e in self.effects if e.kind in CREATIONS]
         if created:
-            effects += "; " + ", ".join(created)
+            # A first run with folder albums creates hundreds: name a few, count the rest (one line).
+            effects += "; " + ", ".join(created[:3])
+            if len(created) > 3:
+                effects += f", ... ({len(created) - 3} more created)"
         notes = []
         if self.status not in ("ok", "running"):
             notes.append(self.status)

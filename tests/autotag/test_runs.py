@@ -108,3 +108,13 @@ def test_a_watch_cycle_is_one_run(tmp_path: Path) -> None:
     assert '"by_status"' in rows[0].summary and '"sent"' in rows[0].summary
     assert [(r.id, r.changes) for r in listed] == [(1, result.changes)]
     session.close()
+
+
+def test_a_run_line_names_a_few_creations_and_counts_the_rest() -> None:
+    from autotag.runs import Effect, RunInfo
+
+    effects = [Effect("tag_add", "autotag_output_unknown", 10)]
+    effects += [Effect("album_create", f"2020-01-{d:02d} Trip", 1) for d in range(1, 21)]
+    line = RunInfo(1, "run", "2026-12-05T10:00:00+00:00", "ok", None, None, effects).line()
+    assert line.count("created album") == 3 and "(17 more created)" in line
+    assert "autotag_output_unknown +10" in line and "10 change(s)" in line
