@@ -220,7 +220,9 @@ def check(specs: list[Spec]) -> None:
 LIBRARIES = st.lists(ASSETS, min_size=2, max_size=7)
 
 
-@settings(max_examples=20, suppress_health_check=[HealthCheck.too_slow])
+# The default suite checks the same 20 libraries every time (derandomize), so a CI run cannot turn red
+# on a library no developer has seen; the slow suite below explores 200 new ones each run.
+@settings(max_examples=20, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
 @given(specs=LIBRARIES)
 def test_a_run_never_makes_the_library_less_organised(specs: list[Spec]) -> None:
     check(specs)
