@@ -32,19 +32,33 @@ LAST = datetime(2100, 1, 1)
 BEGINNING = "0000-01-01T00:00:00"
 END = "9999-12-31T23:59:59"
 _FMT = "%Y-%m-%dT%H:%M:%S"
-_LABEL = re.compile(r"UTC([+-])(\d{1,2})(?::(\d{2}))?")
+# Immich's fixed-offset labels: "UTC", "UTC+2", "UTC-5:30" (and "UTC+0530", as some writers put it).
+FIXED_LABEL = re.compile(r"UTC(?:([+-])(\d{1,2})(?::?(\d{2}))?)?")
+
+
+def zone_offset(zone: str | None, local: datetime | None = None, instant: datetime | None = None) -> timedelta:
+    """The UTC offset of ``zone`` at a naive wall clock ``local`` or at an ``instant``; a label's fixed
+    offset; an unknown, empty or NULL zone is UTC."""
+    if not zone:
+        return timedelta(0)
+    label = FIXED_LABEL.fullmatch(zone)
+    if label:
+        if not label.group(1):
+            return timedelta(0)
+        sign = -1 if label.group(1) == "-" else 1
+        return sign * timedelta(hours=int(label.group(2)), minutes=int(label.group(3) or 0))
+    tz = _zone(zone)
+    if tz is None:
+        return timedelta(0)
+    if instant is not None:
+        return instant.astimezone(tz).utcoffset() or timedelta(0)
+    assert local is not None
+    return local.replace(tzinfo=tz).utcoffset() or timedelta(0)
 
 
 def offset_at(wall: datetime, zone: str | None) -> timedelta:
     """The UTC offset of the naive wall-clock time ``wall`` in ``zone`` (see the module docstring)."""
-    label = _LABEL.fullmatch(zone or "")
-    if label:
-        sign = -1 if label.group(1) == "-" else 1
-        return sign * timedelta(hours=int(label.group(2)), minutes=int(label.group(3) or 0))
-    tz = _zone(zone) if zone else None
-    if tz is None:
-        return timedelta(0)
-    return wall.replace(tzinfo=tz).utcoffset() or timedelta(0)
+    return zone_offset(zone, local=wall)
 
 
 @lru_cache(maxsize=512)
@@ -73,7 +87,7 @@ def _suffix(offset: timedelta) -> str:
 @lru_cache(maxsize=256)
 def intervals(zone: str) -> tuple[tuple[str, str, str], ...]:
     """``(wall_from, wall_to, utc_offset)`` covering all time; () for a name that is no zone (UTC)."""
-    if _LABEL.fullmatch(zone):
+    if FIXED_LABEL.fullmatch(zone):
         return ((BEGINNING, END, _suffix(offset_at(FIRST, zone))),)
     tz = _zone(zone)
     if tz is None:

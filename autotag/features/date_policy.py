@@ -15,13 +15,12 @@ clock, two minutes for an instant) changes nothing; a folder is where an event s
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from autotag.zones import FIXED_LABEL, zone_offset
 
 INSTANT_TOLERANCE = timedelta(minutes=2)
-_LABEL = re.compile(r"UTC(?:([+-])(\d{1,2})(?::?(\d{2}))?)?")
 
 
 @dataclass(frozen=True)
@@ -72,28 +71,8 @@ class Decision:
     old_credible: bool
 
 
-def zone_offset(zone: str | None, local: datetime | None = None, instant: datetime | None = None) -> timedelta:
-    """The UTC offset of ``zone`` at a wall clock or an instant; a label's fixed offset; None: UTC."""
-    if not zone:
-        return timedelta(0)
-    label = _LABEL.fullmatch(zone)
-    if label:
-        if not label.group(1):
-            return timedelta(0)
-        sign = -1 if label.group(1) == "-" else 1
-        return sign * timedelta(hours=int(label.group(2)), minutes=int(label.group(3) or 0))
-    try:
-        tz = ZoneInfo(zone)
-    except (ZoneInfoNotFoundError, ValueError):
-        return timedelta(0)
-    if instant is not None:
-        return instant.astimezone(tz).utcoffset() or timedelta(0)
-    assert local is not None
-    return local.replace(tzinfo=tz).utcoffset() or timedelta(0)
-
-
 def is_iana(zone: str | None) -> bool:
-    return bool(zone) and _LABEL.fullmatch(zone or "") is None
+    return bool(zone) and FIXED_LABEL.fullmatch(zone or "") is None
 
 
 def iso_at(local: str, offset: timedelta) -> str:
