@@ -195,9 +195,9 @@ def test_log_lines_go_where_stderr_is_now(monkeypatch: pytest.MonkeyPatch) -> No
     import io
     import logging
 
-    from autotag import cli
+    from autotag.cli.base import setup_logging
 
-    cli._setup_logging(None)
+    setup_logging(None)
     swapped = io.StringIO()
     monkeypatch.setattr("sys.stderr", swapped)
     logging.getLogger("autotag.push").warning("3 mutation(s) failed: a test")
