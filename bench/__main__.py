@@ -23,6 +23,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from bench.dateparse import row as dateparse_row
 from bench.first_run import capture_first_run
 from bench.million import build_mirror
 from immich_mirror.fake.generate import generate_library
@@ -355,6 +356,7 @@ def main(argv: list[str] | None = None) -> int:
     rows: list[Row] = []
     details: dict[str, Any] = {}
     started = time.perf_counter()
+    rows.append(dateparse_row())
     with tempfile.TemporaryDirectory(prefix="autotag-bench-") as tmp_name:
         tmp = Path(tmp_name)
         for n in sizes:
