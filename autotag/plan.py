@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import Connection, Engine, text
 
-from autotag import derived
+from autotag import derived, installed
 from autotag.config import AutotagConfig
 from autotag.counts import NAME_PREFIX, ordered, plan_counts, total
 from autotag.excluded import excluded_targets_sql, filtered
@@ -73,19 +73,47 @@ IS_REJECTED = (
 PLAN_VIEW = f"SELECT p.* FROM {PROPOSED_VIEW} AS p WHERE NOT {IS_REJECTED}"
 
 
+def _sources(cfg: AutotagConfig, extra: Sequence[PlanSource] | None) -> list[PlanSource]:
+    if extra is None:
+        from autotag.features import feature_sources  # the features build on this module
+
+        extra = feature_sources(cfg)
+    return [MARKER_PLAN, *extra]
+
+
+def _views(cfg: AutotagConfig, sources: Sequence[PlanSource]) -> dict[str, str]:
+    """Every rule and plan view of ``cfg``, in creation order (pure: nothing is read or written)."""
+    views = rule_views(cfg)
+    for source in sources:
+        views.update(source.views)
+    # Whatever a source asks for, nothing the user excluded is ever a target (autotag/excluded.py).
+    views[PROPOSED_VIEW] = filtered(plan_view_sql(sources))
+    views["plan"] = PLAN_VIEW
+    views["excluded_targets"] = excluded_targets_sql(cfg)
+    return views
+
+
+def install_fingerprint(cfg: AutotagConfig, *, extra: Sequence[PlanSource] | None = None) -> str:
+    """What ``install_rules(cfg)`` would record (autotag.installed), computed without writing anything."""
+    check_rules(cfg)
+    return installed.fingerprint(cfg, _views(cfg, _sources(cfg, extra)))
+
+
+def rules_current(conn: Connection, cfg: AutotagConfig) -> bool:
+    """Whether the installed rule views are those ``install_rules(cfg)`` would install now."""
+    return installed.installed(conn) == install_fingerprint(cfg)
+
+
 def install_rules(engine: Engine, cfg: AutotagConfig, *, extra: Sequence[PlanSource] | None = None) -> None:
     """Write the rule tables and (re)create every rule and plan view, in one transaction.
 
     ``extra`` defaults to the organiser features of ``cfg`` (``autotag.features``), so every caller
     installs the same ``plan``. Raises ``RuleError`` for a rule that does not compile (nothing is
-    changed then).
+    changed then). Records what it installed (``autotag.installed``), so readers install only when stale.
     """
     check_rules(cfg)
-    if extra is None:
-        from autotag.features import feature_sources  # the features build on this module
-
-        extra = feature_sources(cfg)
-    sources = [MARKER_PLAN, *extra]
+    sources = _sources(cfg, extra)
+    views = _views(cfg, sources)
     with engine.begin() as conn:
         ensure_rule_tables(conn)
         check_sql_predicates(conn, cfg)
@@ -99,19 +127,13 @@ def install_rules(engine: Engine, cfg: AutotagConfig, *, extra: Sequence[PlanSou
         for source in sources:
             if source.prepare is not None:
                 source.prepare(conn)
-        views = rule_views(cfg)
-        for source in sources:
-            views.update(source.views)
-        # Whatever a source asks for, nothing the user excluded is ever a target (autotag/excluded.py).
-        views[PROPOSED_VIEW] = filtered(plan_view_sql(sources))
-        views["plan"] = PLAN_VIEW
-        views["excluded_targets"] = excluded_targets_sql(cfg)
         # What the views need that SQL cannot compute (regex matches, ...), for the config just written.
         derived.refresh(conn, views=views.values())
         # Dropped in reverse first: SQLite checks a view's dependencies when it is recreated.
         for name in reversed(list(views)):
             conn.exec_driver_sql(f'DROP VIEW IF EXISTS "{name}"')
         ensure_views(conn, views)
+        installed.record(conn, installed.fingerprint(cfg, views))
 
 
 @dataclass(frozen=True)

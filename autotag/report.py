@@ -19,7 +19,7 @@ from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import DBAPIError
 
 from autotag.counts import run_counts, total
-from autotag.plan import install_rules
+from autotag.plan import install_rules, rules_current
 from autotag.progress_chart import progress_svg
 from autotag.runs import RunInfo, recent_runs
 from autotag.session import Session
@@ -108,22 +108,25 @@ def status_data(session: Session) -> dict[str, Any]:
 
 
 def _refresh_rule_views(session: Session) -> None:
-    """Make the rule views match the config (a short write) when the mirror can be written.
+    """Make the rule views match the config when they do not yet (a write), so that a read writes nothing.
 
-    A sync or classify holding the write lock, or a read-only mirror file, does not stop a reader: it
-    reads the views as the last classify left them, and is told so."""
+    The views are installed only when stale (``autotag.installed``): another config or another version
+    of the tool. A sync or classify holding the write lock, or a read-only mirror file, does not stop a
+    reader: it reads the views as the last classify left them, and is told so when they are stale."""
+    ro = open_db(session.db_path, readonly=True)
+    try:
+        with ro.connect() as conn:
+            if rules_current(conn, session.cfg):
+                return
+            has_views = conn.exec_driver_sql("SELECT 1 FROM sqlite_master WHERE name = 'classification'").first()
+    finally:
+        ro.dispose()
     try:
         install_rules(session.engine, session.cfg)  # opening the mirror writes too (its own views)
     except (DBAPIError, DatabaseBusy, DatabaseUnwritable) as exc:
         error = translate_db_error(session.db_path, exc) if isinstance(exc, DBAPIError) else exc
         if not isinstance(error, DatabaseBusy | DatabaseUnwritable):
             raise
-        ro = open_db(session.db_path, readonly=True)
-        try:
-            with ro.connect() as conn:
-                has_views = conn.exec_driver_sql("SELECT 1 FROM sqlite_master WHERE name = 'classification'").first()
-        finally:
-            ro.dispose()
         if has_views is None:
             raise error from None
         log.warning("%s; the rule views are as the last classify left them", error)
@@ -131,8 +134,8 @@ def _refresh_rule_views(session: Session) -> None:
 
 def run_sql(session: Session, query: str) -> tuple[list[str], list[tuple[Any, ...]]]:
     """Run user SQL over a read-only connection; SQLite's own message on error, in one line."""
-    # Refused before anything writes: a missing file is not created, a foreign one not migrated into.
-    open_db(session.db_path, readonly=True).dispose()
+    # Refused before anything writes: a missing file is not created, a foreign one not migrated into
+    # (opening it read-only first does that).
     _refresh_rule_views(session)
     ro = open_db(session.db_path, readonly=True)
     try:
@@ -217,7 +220,8 @@ CHANGE_COLUMNS = ("id", "run_id", "at", "asset_id", "kind", "target", "before", 
 
 
 def write_report(session: Session, directory: Path) -> Sequence[Path]:
-    install_rules(session.engine, session.cfg)
+    session.engine  # noqa: B018 - creates or migrates the mirror, as every command but sql and status does
+    _refresh_rule_views(session)
     directory.mkdir(parents=True, exist_ok=True)
     changes_path = directory / "changes.csv"
     stats_path = directory / "statistics.json"

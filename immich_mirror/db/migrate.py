@@ -65,6 +65,14 @@ def ensure_views(conn: Connection, views: dict[str, str]) -> None:
         conn.exec_driver_sql(f'CREATE VIEW "{name}" AS {sql}')
 
 
+def _views_differ(engine: Engine, views: dict[str, str]) -> bool:
+    """Whether any of ``views`` is missing or other than ``ensure_views`` would create it."""
+    with engine.connect() as conn:
+        rows = conn.exec_driver_sql("SELECT name, sql FROM sqlite_master WHERE type = 'view'").all()
+    found = {str(name): str(sql) for name, sql in rows}
+    return any(found.get(name) != f'CREATE VIEW "{name}" AS {sql}' for name, sql in views.items())
+
+
 # Tables every mirror has had since its first schema: a file holding them is a mirror that lost its version.
 _MIRROR_TABLES = frozenset({"assets", "albums", "tags", "outbox", "runs", "changes"})
 
@@ -122,6 +130,7 @@ def open_db(path: Path, *, readonly: bool = False) -> Engine:
                 cfg = _alembic_config()
                 cfg.attributes["connection"] = conn
                 command.upgrade(cfg, "head")
-        with engine.begin() as conn:
-            ensure_views(conn, MIRROR_VIEWS)
+        if _views_differ(engine, MIRROR_VIEWS):  # a write at every open would make every reader a writer
+            with engine.begin() as conn:
+                ensure_views(conn, MIRROR_VIEWS)
     return engine

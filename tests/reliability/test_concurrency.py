@@ -155,10 +155,16 @@ def test_sql_reads_while_another_process_holds_the_write_lock(
     db = tmp_path / "mirror.db"
     assert cli(db, "classify", "--dry-run")[0] == 0  # the rule views exist
     monkeypatch.setattr(db_engine, "BUSY_TIMEOUT_MS", 300)
+    other = tmp_path / "other.yaml"  # rules other than the installed ones: the views are stale for it
+    other.write_text("rules:\n  - name: everything\n    sql: '1'\n", encoding="utf-8")
+    other.chmod(0o600)
     with closing(hold_write_lock(db)):
         code, out, err = cli(db, "sql", "SELECT COUNT(*) AS n FROM classification", "--csv")
+        assert code == 0 and err == "", err  # current views: nothing to write, nothing to wait for
+        assert out.splitlines()[-1] == "0"
+        code, out, err = cli(db, "--config", str(other), "sql", "SELECT rule FROM rule_names", "--csv")
     assert code == 0, err
-    assert out.splitlines()[-1] == "0"
+    assert "everything" not in out
     assert "the rule views are as the last classify left them" in err and "Traceback" not in err
 
 
