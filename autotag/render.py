@@ -201,6 +201,18 @@ def undo(console: Console, result: Any, *, applied: bool) -> None:
         push_result(console, result.push)
 
 
+def not_applied(dead: int) -> str:
+    """What to do about the mutations a push could not apply (and will never retry): one line, no prefix."""
+    query = (
+        "SELECT kind, target, asset_id, last_error FROM outbox WHERE state = 'dead' "
+        f"ORDER BY updated_at DESC LIMIT {dead}"
+    )
+    return (
+        f"{dead} change(s) could not be applied and will not be retried: see why with `autotag sql \"{query}\"`; "
+        "the next `autotag run` plans again what the rules still want"
+    )
+
+
 def undo_incomplete(result: Any) -> str:
     """The summary line of an undo that could not revert everything (the command then fails)."""
     r = result.push

@@ -40,9 +40,12 @@ class CycleStatus:
     seconds: float
     synced_changes: int  # rows the sync added, changed or removed
     quiet: bool  # nothing new: the cycle was only a sync
+    dead: int = 0  # mutations that could not be applied (refused, gone, out of attempts): never retried
 
     def line(self) -> str:
         extra = f", {self.pending} pending" if self.pending else ""
+        if self.dead:
+            extra += f", {self.dead} could not be applied"
         quiet = " (nothing new)" if self.quiet else ""
         return (
             f"cycle {self.cycle}: unclassified {self.unclassified}, conflicts {self.conflicts}, "
@@ -55,6 +58,7 @@ class WatchResult:
     cycles: int = 0
     changes: int = 0
     outages: int = 0
+    dead: int = 0  # mutations that could not be applied, over all cycles
     stopped: bool = False  # by should_stop (Ctrl-C / SIGTERM), not by max_cycles
 
 
@@ -109,7 +113,7 @@ class Watcher:
         session = self.session
         synced = _sync_changes(ops.sync(session))
         pending = _pending(session)
-        queued = sent = 0
+        queued = sent = dead = 0
         classified: ops.ClassifyResult | None = None
         if (first or synced) and not self.stopping():
             # A sync right after our own push sees those writes come back: classify finds nothing
@@ -124,7 +128,7 @@ class Watcher:
             # The cycle is one run (the one undo offers): its push records in the run its classify began.
             run_id = classified.run_id if classified is not None else None
             pushed = ops.push(session, command="watch", run_id=run_id)
-            sent = pushed.sent
+            sent, dead = pushed.sent, pushed.dead
             if classified is not None and run_id is not None:
                 status = "interrupted" if pushed.interrupted else "ok"
                 ops.finish(session, run_id, status, {**classified.record(), **pushed.as_dict()})
@@ -141,6 +145,7 @@ class Watcher:
             seconds=self.clock() - started,
             synced_changes=synced,
             quiet=not (queued or sent),
+            dead=dead,
         )
 
     def run(self) -> WatchResult:
@@ -169,6 +174,7 @@ class Watcher:
             first = False
             self.result.cycles = number
             self.result.changes += status.changes
+            self.result.dead += status.dead
             self.on_status(status)
             if self.max_cycles is not None and number >= self.max_cycles:
                 break

@@ -18,6 +18,7 @@ from typing import Any
 import typer
 from rich.console import Console
 
+from autotag import render
 from autotag.config import AutotagConfig, load_config
 from autotag.lock import DbLock
 from autotag.progress_view import ProgressView
@@ -204,10 +205,14 @@ def install_signal_handlers() -> None:
 
 
 def exit_for(result: Any, strict: bool) -> None:
+    """A push's exit code: 1 when rows are dead (as a partial undo), 130 when stopped, 4 for --strict."""
+    if result.dead:
+        # Dead rows are never retried: a script must see them, and the user what to do.
+        err.print(f"error: {render.not_applied(result.dead)}", markup=False)
+        stop["reported"] = True
+        raise typer.Exit(1)
     if result.interrupted:
         stop["reported"] = True  # push_result said how to finish
         raise typer.Exit(130)
-    if result.dead:
-        err.print(f"warning: {result.dead} mutation(s) could not be applied (see `autotag sql` on outbox)")
     if strict and (result.still_lost or result.failed):
         raise typer.Exit(4)

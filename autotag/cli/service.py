@@ -10,6 +10,7 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
+from autotag import render
 from autotag.cli.base import (
     EXCLUDE_HELP,
     ONLY_HELP,
@@ -55,6 +56,11 @@ def watch(
     ).run()
     if result.stopped:
         info.print(f"stopped after {result.cycles} cycle(s), {result.changes} change(s); nothing is lost")
+    if result.dead:
+        # Stopped by a signal (systemd's stop), watch still exits 0; a finite --cycles run is a script's.
+        err.print(f"{'warning' if result.stopped else 'error'}: {render.not_applied(result.dead)}", markup=False)
+        if not result.stopped:
+            raise typer.Exit(1)
 
 
 @app.command("install-service")

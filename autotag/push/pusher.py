@@ -17,7 +17,7 @@ from sqlalchemy import Connection, Engine, text
 from autotag.created_tags import delete_created_tags, ensure_tags
 from autotag.effects import apply_to_mirror, change_of
 from autotag.features.album_create import delete_created_albums, resolve_album_names
-from autotag.outbox import OutboxRow, live_rows, mark_failed, mark_sent, record_changes
+from autotag.outbox import MAX_ATTEMPTS, OutboxRow, live_rows, mark_failed, mark_sent, record_changes
 from autotag.progress import Progress, no_progress
 from autotag.push.result import PushResult, PushSettings
 from autotag.push.settle import Settler
@@ -231,10 +231,10 @@ class Pusher:
         log.warning("%d mutation(s) failed: %s", len(rows), exc)
         with self.engine.begin() as conn:
             mark_failed(conn, [r.id for r in rows if r.id], str(exc), dead=dead)
-        if dead:
-            self.result.dead += len(rows)
-        else:
-            self.result.failed += len(rows)
+        # A row out of attempts is dead as surely as one the server refused: it is never retried either.
+        exhausted = 0 if dead else sum(1 for r in rows if r.id and r.attempts + 1 >= MAX_ATTEMPTS)
+        self.result.dead += len(rows) if dead else exhausted
+        self.result.failed += 0 if dead else len(rows) - exhausted
         self._tick()
 
     def _tick(self) -> None:
