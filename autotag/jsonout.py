@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from autotag.counts import reverted_counts, total
 from immich_mirror.urls import web_link
 
 
@@ -33,15 +34,43 @@ def sync_summary(summary: Any) -> dict[str, Any]:
     }
 
 
+def plan(result: Any, base: str) -> dict[str, Any]:
+    """``classify`` (and its dry run, and ``run --dry-run``): the plan's counts and its mutations."""
+    summary = result.summary
+    return {
+        "by_status": summary.statuses,
+        "by_rule": summary.rules,
+        "by_kind": summary.kinds,
+        "changes": summary.changes,
+        "by_feature": summary.by_feature,
+        "enqueued": result.enqueued.__dict__ if result.enqueued else None,
+        "problems": [f"{f}: {p}" for f, p in result.problems],
+        "held_back": result.held_back,
+        "date_changes": getattr(result, "date_changes", []),
+        "mutations": [
+            {**r.__dict__, "link": web_link(base, r.asset_id) if base and r.asset_id else None}
+            for r in result.rows
+        ],
+    }
+
+
+def run(result: Any) -> dict[str, Any]:
+    return dict(result.as_dict())
+
+
 def push_result(result: Any) -> dict[str, Any]:
     return dict(result.as_dict())
 
 
 def undo(result: Any, *, applied: bool) -> dict[str, Any]:
+    by_kind = reverted_counts(it.kind for it in result.items)
     return {
         "undone_run": result.undone_run,
         "run_id": result.run_id,
         "applied": applied,
+        # Counted as the human output and the run lists count them: by the kind of change reverted.
+        "reverted": total(by_kind),
+        "by_kind": by_kind,
         "changes": [
             {"kind": it.kind, "target": it.target, "asset_id": it.asset_id, "payload": it.payload}
             for it in result.items

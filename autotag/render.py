@@ -59,26 +59,8 @@ def to_csv(cols: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     return buf.getvalue()
 
 
-def plan(console: Console, result: Any, rows: Sequence[Any], *, base: str, as_json: bool, limit: int) -> None:
+def plan(console: Console, result: Any, rows: Sequence[Any], *, base: str, limit: int) -> None:
     summary = result.summary
-    if as_json:
-        payload = {
-            "by_status": summary.statuses,
-            "by_rule": summary.rules,
-            "by_kind": summary.kinds,
-            "changes": summary.changes,
-            "by_feature": summary.by_feature,
-            "enqueued": result.enqueued.__dict__ if result.enqueued else None,
-            "problems": [f"{f}: {p}" for f, p in result.problems],
-            "held_back": result.held_back,
-            "date_changes": getattr(result, "date_changes", []),
-            "mutations": [
-                {**r.__dict__, "link": web_link(base, r.asset_id) if base and r.asset_id else None}
-                for r in rows
-            ],
-        }
-        console.print_json(json.dumps(payload, default=str))
-        return
     # Statuses as the plan leaves the library: the markers listed below are what makes them so.
     console.print("status: " + ", ".join(f"{k} {v}" for k, v in sorted(summary.statuses.items())))
     if summary.rules:

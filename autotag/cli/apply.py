@@ -4,7 +4,6 @@ after a sync).
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import typer
@@ -49,7 +48,10 @@ def classify(
         if not as_json:
             return
     base = normalize_server_url(s.cfg.immich.url) if s.cfg.immich.url else ""  # host:port/api -> a web link
-    render.plan(out, result, result.rows, base=base, as_json=as_json, limit=limit)
+    if as_json:
+        print_json(jsonout.plan(result, base))
+    else:
+        render.plan(out, result, result.rows, base=base, limit=limit)
 
 
 @app.command()
@@ -105,7 +107,10 @@ def run(
         planned = ops.classify(s, dry_run=True, preview=None if as_json else limit)
         end_progress()
         base = normalize_server_url(s.cfg.immich.url) if s.cfg.immich.url else ""
-        render.plan(out, planned, planned.rows, base=base, as_json=as_json, limit=limit)
+        if as_json:
+            print_json(jsonout.plan(planned, base))
+        else:
+            render.plan(out, planned, planned.rows, base=base, limit=limit)
         return
 
     def phase_done(name: str, phase: Any) -> None:
@@ -123,7 +128,7 @@ def run(
 
     result = ops.run(s, full=full, on_phase=phase_done)
     if as_json:
-        out.print_json(json.dumps(result.as_dict()))
+        print_json(jsonout.run(result))
     else:
         out.print(render.run_line(result.as_dict()))
     exit_for(result.push, strict)
