@@ -43,7 +43,7 @@ def test_dry_run_groups_date_changes_by_rule_and_family(tmp_path: Path) -> None:
     assert shot["name"] == "Screenshot 2021-03-02 at 7.12.05 PM.png"
     assert (shot["old"], shot["new"]) == ("2024-03-01 10:00:00", "2021-03-02 19:12:05 +00:00")
     out = io.StringIO()
-    render.plan(Console(file=out, width=200), result, result.rows, base="", as_json=False, limit=0)
+    render.plan(Console(file=out, width=200), result, result.rows, base="", limit=0)
     text = out.getvalue()
     assert "dates:  5 change(s) by rule" in text
     assert "name (whatsapp)" in text and "folder" in text
