@@ -68,8 +68,8 @@ def undo(result: Any, *, applied: bool) -> dict[str, Any]:
         "undone_run": result.undone_run,
         "run_id": result.run_id,
         "applied": applied,
-        # Counted as the human output and the run lists count them: by the kind of change reverted.
-        "reverted": total(by_kind),
+        # Counted as the reverted run counts its changes (run --json, report): by the kind of change reverted.
+        "total": total(by_kind),
         "by_kind": by_kind,
         "changes": [
             {"kind": it.kind, "target": it.target, "asset_id": it.asset_id, "payload": it.payload}

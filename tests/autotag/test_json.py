@@ -148,7 +148,7 @@ def test_every_key_every_command_prints_is_documented(cli: Run, tmp_path: Path) 
     by_section = dict(printed)
     dry = printed[5][1]
     assert dry["enqueued"] is None and dry["date_changes"] and dry["mutations"]
-    assert by_section["undo"]["reverted"] == sum(
+    assert by_section["undo"]["total"] == sum(
         n for k, n in by_section["undo"]["by_kind"].items() if k not in ("album_create", "tag_create")
     )
     assert by_section["push"]["sent"] > 0 and by_section["undo"]["push"]["sent"] > 0
