@@ -49,10 +49,10 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class RuleConfig(_Strict):
-    """One classification rule: it matches an asset if ANY of its criteria does."""
+class RuleCriteria(_Strict):
+    """What a rule matches: an asset matches if ANY of these criteria does (classification rules and
+    smart albums share them, and one compiler: autotag.rules)."""
 
-    name: str
     album_name_regex: list[str] = Field(default_factory=list)
     album_ids: list[str] = Field(default_factory=list)
     tags: list[str] = Field(default_factory=list)
@@ -62,14 +62,34 @@ class RuleConfig(_Strict):
     # recognised in the asset": both read the mirror's asset_people (sync/people.py).
     people: list[str] = Field(default_factory=list)
     min_faces: int | None = Field(default=None, ge=1)
-    # false: a compilation ("Best of 2023", "Portfolio"): classifies, never makes a conflict with others.
-    exclusive: bool = True
 
     @field_validator("album_name_regex", "album_ids", "tags", "people", mode="before")
     @classmethod
     def _one_or_many(cls, v: Any) -> Any:
         # `tags: people` is what people write for a single value; accept it as a list of one.
         return [v] if isinstance(v, str) else v
+
+
+class RuleConfig(RuleCriteria):
+    """One classification rule: it matches an asset if ANY of its criteria does."""
+
+    name: str
+    # false: a compilation ("Best of 2023", "Portfolio"): classifies, never makes a conflict with others.
+    exclusive: bool = True
+
+
+class SmartAlbumConfig(RuleCriteria):
+    """A smart album: the album named ``album``, created by the tool, holds exactly the in-scope assets
+    its criteria match (added and removed). It does not classify (docs/rules.md, "Smart albums")."""
+
+    album: str
+
+    @field_validator("album")
+    @classmethod
+    def _name(cls, v: str) -> str:
+        if not v.strip():
+            raise ValueError("empty album name")
+        return v
 
 
 def default_rules() -> list[RuleConfig]:
@@ -337,6 +357,7 @@ class AutotagConfig(_Strict):
     album_dates: AlbumDatesConfig = Field(default_factory=AlbumDatesConfig)
     folder_albums: FolderAlbumsConfig = Field(default_factory=FolderAlbumsConfig)
     tag_albums: TagAlbumsConfig = Field(default_factory=TagAlbumsConfig)
+    smart_albums: list[SmartAlbumConfig] = Field(default_factory=list)
     # Which feature's proposal wins when features propose different classifications for one asset
     # (earlier wins; features not listed rank below every listed one and never settle a disagreement).
     precedence: list[Literal["tag_albums", "duplicates", "folder_albums"]] = Field(default_factory=list)
@@ -371,6 +392,17 @@ def _rule_label(raw: Mapping[str, Any], index: int) -> str:
     return f"rules[{index}] ({name})" if isinstance(name, str) else f"rules[{index}]"
 
 
+_CRITERIA_KEYS = "album_name_regex, album_ids, tags, include_descendants, people, min_faces, sql"
+
+
+def _smart_label(raw: Mapping[str, Any], index: int) -> str:
+    entries = raw.get("smart_albums")
+    name = None
+    if isinstance(entries, list) and index < len(entries) and isinstance(entries[index], dict):
+        name = entries[index].get("album")
+    return f"smart_albums[{index}] ({name})" if isinstance(name, str) and name.strip() else f"smart_albums[{index}]"
+
+
 def _validation_error(path: Path, raw: Mapping[str, Any], exc: ValidationError) -> ConfigError:
     first = exc.errors()[0]
     loc = first["loc"]
@@ -378,10 +410,17 @@ def _validation_error(path: Path, raw: Mapping[str, Any], exc: ValidationError) 
         key = ".".join(str(p) for p in loc[2:])
         msg = first["msg"]
         if first["type"] == "extra_forbidden":
-            keys = "name, album_name_regex, album_ids, tags, include_descendants, sql, exclusive"
-            msg = f"unknown key (rule keys: {keys})"
+            msg = f"unknown key (rule keys: name, {_CRITERIA_KEYS}, exclusive)"
         where = f"{key}: " if key else ""
         return RuleError(f"{path}: {_rule_label(raw, loc[1])}: {where}{msg}")
+    if len(loc) >= 2 and loc[0] == "smart_albums" and isinstance(loc[1], int):
+        key = ".".join(str(p) for p in loc[2:])
+        msg = first["msg"]
+        msg = msg.removeprefix("Value error, ")
+        if first["type"] == "extra_forbidden":
+            msg = f"unknown key (smart album keys: album, {_CRITERIA_KEYS})"
+        where = f"{key}: " if key else ""
+        return RuleError(f"{path}: {_smart_label(raw, loc[1])}: {where}{msg}")
     return ConfigError(describe_validation_error(path, exc))
 
 

@@ -73,6 +73,17 @@ DERIVED: tuple[Derived, ...] = (
         needs=("rule_defs",),
         derive=matched_text,
     ),
+    # The smart albums' album_name_regex over album names (smart_album_source_albums), as the rules' above.
+    Derived(
+        table="derived_smart_album_rules",
+        reads="albums",
+        source="SELECT id AS key, name AS text FROM albums",
+        params="SELECT rule, value, NULL FROM smart_album_defs WHERE kind = 'album_regex' "
+        "AND EXISTS (SELECT 1 FROM feature_settings WHERE feature = 'smart_albums' AND key = 'enabled') "
+        "ORDER BY rule, value",
+        needs=("smart_album_defs", "feature_settings"),
+        derive=matched_text,
+    ),
     # album_dates.album_name_regex over album names (album_date_albums): the date each name starts with.
     Derived(
         table="derived_album_dates",

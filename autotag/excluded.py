@@ -80,6 +80,13 @@ WHERE w.feature = 'folder_albums' AND {_album_named_excluded("w.album_name")}
 """
 
 
+SMART_ALBUMS = f"""
+SELECT '{FEATURE}', 'smart_albums[' || n.position || '] (' || n.rule || ') targets excluded album "' || n.rule
+       || '": skipped'
+FROM smart_album_names AS n WHERE {_album_named_excluded("n.rule")}
+"""
+
+
 def excluded_targets_sql(cfg: AutotagConfig) -> str:
     """The ``excluded_targets`` view (``feature, problem``) for the rules and features ``cfg`` enables."""
     parts = [MARKERS]
@@ -89,4 +96,6 @@ def excluded_targets_sql(cfg: AutotagConfig) -> str:
         parts.append(TAG_ALBUM_RULES)
     if cfg.folder_albums.enabled:
         parts.append(FOLDER_ALBUMS)
+    if cfg.smart_albums:
+        parts.append(SMART_ALBUMS)
     return "\nUNION ALL\n".join(parts)

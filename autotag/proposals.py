@@ -14,6 +14,9 @@ in SQL, before anything is queued:
   reason names every proposal ("folder says album '2012-06-04 Camping'; duplicate says album ...");
 - a choice that would leave a duplicate group classified two ways is not made (review instead).
 
+Smart albums' rows (feature ``smart_albums``) are no proposals: a smart album holds what its rule
+matches whatever classifies the asset, so they are neither judged nor dropped for an asset under review.
+
 So a run never puts an unclassified asset in conflict. The review marker comes off once the asset is
 classified (by hand) or its proposals agree. ``autotag.closure`` calls ``resolve`` on every round.
 """
@@ -33,6 +36,7 @@ from immich_mirror.db.engine import sql_regexp_date
 
 REVIEW = "review"  # the plan's ``features`` value of the review marker's rows
 RULES = "rules"  # ... and of the rules' markers
+SMART = "smart_albums"  # a feature whose rows are no proposals (module doc)
 UNRANKED = 1000
 LABELS = {"folder_albums": "folder", "duplicates": "duplicate", "tag_albums": "tag rule"}
 _TEMP = ("res_labels", "res_albums", "res_props", "res_members", "res_spread", "res_classified", "res_votes",
@@ -65,6 +69,11 @@ _WHAT = (
 _KEY = "CASE WHEN p.kind = 'album_add' THEN 'album:' ELSE 'tag:' END || p.target"
 
 
+def _not_smart(alias: str) -> str:
+    """The plan row ``alias`` was not asked for by a smart album (alone or with other features)."""
+    return f"instr(',' || coalesce({alias}.features, '') || ',', ',{SMART},') = 0"
+
+
 def _x(conn: Connection, sql: str, params: Sequence[object] = ()) -> None:
     conn.exec_driver_sql(sql, tuple(params))
 
@@ -73,7 +82,7 @@ def resolve(conn: Connection, table: str, proposals: Proposals) -> None:
     """Apply the rules above to the plan rows in ``table`` (in place), leaving ``temp.res_review``."""
     drop(conn)
     _x(conn, "CREATE TEMP TABLE res_review (asset_id TEXT PRIMARY KEY, reason TEXT)")
-    proposing = f"SELECT 1 FROM {table} WHERE features NOT IN ('{RULES}', '{REVIEW}') LIMIT 1"
+    proposing = f"SELECT 1 FROM {table} WHERE features NOT IN ('{RULES}', '{REVIEW}') AND {_not_smart(table)} LIMIT 1"
     if conn.exec_driver_sql(proposing).first() is None:  # no feature on, or nothing to propose
         _review_markers(conn, table, proposals.review_tag)
         return
@@ -86,7 +95,8 @@ def resolve(conn: Connection, table: str, proposals: Proposals) -> None:
     _new_classifying_albums(conn, table)
     _x(conn, "CREATE TEMP TABLE res_props (idem_key TEXT PRIMARY KEY, asset_id TEXT, kind TEXT, target TEXT, "
              "features TEXT, key TEXT)")
-    _x(conn, _insert_props(f"SELECT * FROM {table} AS p WHERE p.features NOT IN ('{RULES}', '{REVIEW}')"))
+    _x(conn, _insert_props(f"SELECT * FROM {table} AS p WHERE p.features NOT IN ('{RULES}', '{REVIEW}') "
+                           f"AND {_not_smart('p')}"))
     if proposals.duplicates:
         _spread(conn, table)
     # Already classified (or in conflict): no proposal moves it.
@@ -228,7 +238,7 @@ def drop_reviewed(conn: Connection, table: str) -> None:
     if conn.exec_driver_sql("SELECT 1 FROM temp.sqlite_master WHERE name = 'res_review'").first() is None:
         return
     _x(conn, f"DELETE FROM {table} WHERE asset_id IN (SELECT asset_id FROM temp.res_review) "
-             f"AND coalesce(features, '') NOT IN ('{RULES}', '{REVIEW}')")
+             f"AND coalesce(features, '') NOT IN ('{RULES}', '{REVIEW}') AND {_not_smart(table)}")
 
 
 def _review_markers(conn: Connection, table: str, tag: str) -> None:

@@ -17,12 +17,13 @@ from __future__ import annotations
 import logging
 import re
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 
 from sqlalchemy import Connection, text
 from sqlalchemy.exc import DBAPIError
 
-from autotag.config import RULE_NAME, AutotagConfig, RuleConfig
+from autotag.config import RULE_NAME, AutotagConfig, RuleConfig, RuleCriteria
 from immich_mirror.errors import RuleError
 
 log = logging.getLogger(__name__)
@@ -166,41 +167,73 @@ WHERE x.wanted <> x.present
 """
 
 
-def _sql_view(position: int) -> str:
-    return f"rule_sql_{position}"
+@dataclass(frozen=True)
+class RuleSet:
+    """Where a set of rules lives: the tables holding its criteria and the views matching assets to them.
+    Classification's rules and the smart albums' (autotag.features.smart_albums) are compiled alike;
+    a rule set's "rule" is a rule name, or a smart album's name."""
+
+    defs: str  # (rule, kind, value), as RULE_TABLES["rule_defs"]
+    names: str  # (position, rule)
+    album_matches: str  # autotag.derived's table of album regex matches (key = album id, param = rule)
+    albums: str  # the views: albums, tags and people that count for a rule, assets matching a sql: ...
+    tags: str
+    people: str
+    sql_prefix: str
+    matches: str  # ... and every match: (asset_id, rule, album_id)
+
+
+CLASSIFYING = RuleSet(
+    defs="rule_defs", names="rule_names", album_matches="derived_album_rules", albums="classifying_albums",
+    tags="classifying_tags", people="classifying_people", sql_prefix="rule_sql_", matches="rule_matches_all",
+)
+
+
+def _over(sql: str, rs: RuleSet) -> str:
+    """``sql``, written for classification's tables, over the tables of ``rs``."""
+    return sql.replace("rule_defs", rs.defs).replace("derived_album_rules", rs.album_matches)
+
+
+def _sql_view(position: int, rs: RuleSet = CLASSIFYING) -> str:
+    return f"{rs.sql_prefix}{position}"
 
 
 def _predicate_view(predicate: str) -> str:
     return f"SELECT assets.id AS asset_id FROM assets WHERE ({predicate}\n)"
 
 
-def rule_views(cfg: AutotagConfig) -> dict[str, str]:
-    """Every rule view, in creation order (a view must exist before the views that read it)."""
+def match_views(rs: RuleSet, rules: Sequence[RuleCriteria]) -> dict[str, str]:
+    """The views matching assets to ``rules`` (positions as in ``rs.names``), ending with ``rs.matches``."""
     views: dict[str, str] = {
-        "scope_assets": SCOPE_ASSETS,
-        "classifying_albums": CLASSIFYING_ALBUMS,
-        "classifying_tags": CLASSIFYING_TAGS,
-        "classifying_people": CLASSIFYING_PEOPLE,
+        rs.albums: _over(CLASSIFYING_ALBUMS, rs),
+        rs.tags: _over(CLASSIFYING_TAGS, rs),
+        rs.people: _over(CLASSIFYING_PEOPLE, rs),
     }
     parts = [
         "SELECT aa.asset_id AS asset_id, ca.rule AS rule, ca.album_id AS album_id\n"
-        "FROM classifying_albums AS ca JOIN album_assets AS aa ON aa.album_id = ca.album_id",
+        f"FROM {rs.albums} AS ca JOIN album_assets AS aa ON aa.album_id = ca.album_id",
         "SELECT at.asset_id, ct.rule, NULL\n"
-        "FROM classifying_tags AS ct JOIN asset_tags AS at ON at.tag_id = ct.tag_id",
+        f"FROM {rs.tags} AS ct JOIN asset_tags AS at ON at.tag_id = ct.tag_id",
         "SELECT ap.asset_id, cp.rule, NULL\n"
-        "FROM classifying_people AS cp JOIN asset_people AS ap ON ap.person_id = cp.person_id",
-        FACES_PART,
+        f"FROM {rs.people} AS cp JOIN asset_people AS ap ON ap.person_id = cp.person_id",
+        _over(FACES_PART, rs),
     ]
-    for position, rule in enumerate(cfg.rules):
+    for position, rule in enumerate(rules):
         if rule.sql is not None:
-            name = _sql_view(position)
+            name = _sql_view(position, rs)
             views[name] = _predicate_view(rule.sql)
             # position is an int from enumerate, not a user value: safe to put into the SQL text.
             parts.append(
                 f"SELECT p.asset_id, r.rule, NULL FROM {name} AS p "
-                f"JOIN rule_names AS r ON r.position = {position:d}"
+                f"JOIN {rs.names} AS r ON r.position = {position:d}"
             )
-    views["rule_matches_all"] = "\nUNION ALL\n".join(parts)
+    views[rs.matches] = "\nUNION ALL\n".join(parts)
+    return views
+
+
+def rule_views(cfg: AutotagConfig) -> dict[str, str]:
+    """Every rule view, in creation order (a view must exist before the views that read it)."""
+    views: dict[str, str] = {"scope_assets": SCOPE_ASSETS, **match_views(CLASSIFYING, cfg.rules)}
     # A probe of the asset's row per match (EXISTS: a primary-key lookup and the scope's cheap checks)
     # rather than IN, which builds the whole in-scope set first: matches are a fraction of the library
     # (at 100k assets 0.47 s -> 0.07 s; at 1M 1.1 s -> 0.7 s).
@@ -217,7 +250,7 @@ def rule_views(cfg: AutotagConfig) -> dict[str, str]:
     return views
 
 
-def _criteria(rule: RuleConfig) -> Iterator[tuple[str, str]]:
+def _criteria(rule: RuleCriteria) -> Iterator[tuple[str, str]]:
     for pattern in rule.album_name_regex:
         yield "album_regex", pattern
     for album_id in rule.album_ids:
@@ -236,6 +269,10 @@ def _label(position: int, rule: RuleConfig) -> str:
     return f"rules[{position}] ({rule.name})"
 
 
+def smart_label(position: int, album: str) -> str:
+    return f"smart_albums[{position}] ({album})"
+
+
 def check_rules(cfg: AutotagConfig) -> None:
     """Everything about the rules that can be checked without a database; one-line ``RuleError``s."""
     seen: dict[str, int] = {}
@@ -247,26 +284,36 @@ def check_rules(cfg: AutotagConfig) -> None:
         if rule.name in seen:
             raise RuleError(f"{label}: name: already used by rules[{seen[rule.name]}]")
         seen[rule.name] = position
-        if not (rule.album_name_regex or rule.album_ids or rule.tags or rule.people or rule.min_faces or rule.sql):
-            raise RuleError(
-                f"{label}: matches nothing: give album_name_regex, album_ids, tags, people, min_faces or sql"
-            )
-        if any(not name.strip() for name in rule.people):
-            raise RuleError(f"{label}: people: empty name (unnamed people have no name to match: use min_faces)")
-        for pattern in rule.album_name_regex:
-            try:
-                re.compile(pattern)
-            except re.error as exc:
-                raise RuleError(f"{label}: invalid regex {pattern!r}: {exc}") from None
-        for tag in rule.tags:
-            if not tag.strip():
-                raise RuleError(f"{label}: tags: empty tag value")
-            # A marker that classified would undo itself on the next run: refuse the loop up front.
-            clash = [m for m in markers if m == tag or (rule.include_descendants and m.startswith(tag + "/"))]
-            if clash:
-                raise RuleError(f"{label}: tags: {tag!r} would match the marker tag {clash[0]!r}")
-        if rule.sql is not None and not rule.sql.strip():
-            raise RuleError(f"{label}: sql: empty predicate")
+        _check_criteria(label, rule, markers)
+    albums: dict[str, int] = {}
+    for position, smart in enumerate(cfg.smart_albums):
+        label = smart_label(position, smart.album)
+        if smart.album in albums:
+            raise RuleError(f"{label}: album: already used by smart_albums[{albums[smart.album]}]")
+        albums[smart.album] = position
+        # Markers are written after the plan is made: a smart album of them would always be a run behind.
+        _check_criteria(label, smart, markers)
+
+
+def _check_criteria(label: str, rule: RuleCriteria, markers: set[str]) -> None:
+    if not (rule.album_name_regex or rule.album_ids or rule.tags or rule.people or rule.min_faces or rule.sql):
+        raise RuleError(f"{label}: matches nothing: give album_name_regex, album_ids, tags, people, min_faces or sql")
+    if any(not name.strip() for name in rule.people):
+        raise RuleError(f"{label}: people: empty name (unnamed people have no name to match: use min_faces)")
+    for pattern in rule.album_name_regex:
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            raise RuleError(f"{label}: invalid regex {pattern!r}: {exc}") from None
+    for tag in rule.tags:
+        if not tag.strip():
+            raise RuleError(f"{label}: tags: empty tag value")
+        # A marker that classified would undo itself on the next run: refuse the loop up front.
+        clash = [m for m in markers if m == tag or (rule.include_descendants and m.startswith(tag + "/"))]
+        if clash:
+            raise RuleError(f"{label}: tags: {tag!r} would match the marker tag {clash[0]!r}")
+    if rule.sql is not None and not rule.sql.strip():
+        raise RuleError(f"{label}: sql: empty predicate")
 
 
 def ensure_rule_tables(conn: Connection) -> None:
@@ -278,16 +325,7 @@ def write_rule_tables(conn: Connection, cfg: AutotagConfig) -> None:
     """Replace the rule tables' rows with ``cfg`` (bound parameters only)."""
     for name in RULE_TABLES:
         conn.exec_driver_sql(f"DELETE FROM {name}")
-    conn.execute(
-        text("INSERT INTO rule_names (position, rule) VALUES (:position, :rule)"),
-        [{"position": i, "rule": r.name} for i, r in enumerate(cfg.rules)],
-    )
-    defs = [{"rule": r.name, "kind": kind, "value": value} for r in cfg.rules for kind, value in _criteria(r)]
-    defs += [{"rule": r.name, "kind": "sql", "value": r.sql} for r in cfg.rules if r.sql is not None]
-    if defs:
-        conn.execute(
-            text("INSERT OR IGNORE INTO rule_defs (rule, kind, value) VALUES (:rule, :kind, :value)"), defs
-        )
+    write_rule_defs(conn, CLASSIFYING, [(r.name, r) for r in cfg.rules])
     nonexclusive = [{"rule": r.name} for r in cfg.rules if not r.exclusive]
     if nonexclusive:
         conn.execute(text("INSERT INTO rule_nonexclusive (rule) VALUES (:rule)"), nonexclusive)
@@ -304,25 +342,45 @@ def write_rule_tables(conn: Connection, cfg: AutotagConfig) -> None:
     )
 
 
+def write_rule_defs(conn: Connection, rs: RuleSet, rules: Sequence[tuple[str, RuleCriteria]]) -> None:
+    """The ``names`` and ``defs`` rows of ``rules`` ((rule, criteria), in position order), bound parameters
+    only (the caller emptied the tables)."""
+    if not rules:
+        return
+    conn.execute(
+        text(f"INSERT INTO {rs.names} (position, rule) VALUES (:position, :rule)"),
+        [{"position": i, "rule": name} for i, (name, _r) in enumerate(rules)],
+    )
+    defs = [{"rule": name, "kind": kind, "value": value} for name, r in rules for kind, value in _criteria(r)]
+    defs += [{"rule": name, "kind": "sql", "value": r.sql} for name, r in rules if r.sql is not None]
+    if defs:
+        conn.execute(
+            text(f"INSERT OR IGNORE INTO {rs.defs} (rule, kind, value) VALUES (:rule, :kind, :value)"), defs
+        )
+
+
 def check_sql_predicates(conn: Connection, cfg: AutotagConfig) -> None:
-    """Compile each ``sql:`` predicate and run it over a few assets, so errors surface now, named."""
-    for position, rule in enumerate(cfg.rules):
-        if rule.sql is None:
+    """Compile each ``sql:`` predicate (of the rules and the smart albums) and run it over a few assets,
+    so errors surface now, named."""
+    predicates = [(_label(i, r), r.sql) for i, r in enumerate(cfg.rules)]
+    predicates += [(smart_label(i, s.album), s.sql) for i, s in enumerate(cfg.smart_albums)]
+    for label, sql in predicates:
+        if sql is None:
             continue
         # The sample is aliased `assets` so that `assets.<column>` in the predicate resolves against it;
         # running on real rows catches runtime errors (a bad REGEXP pattern) that compiling does not.
-        probe = f"SELECT 1 FROM (SELECT * FROM assets LIMIT 50) AS assets WHERE ({rule.sql}\n)"
+        probe = f"SELECT 1 FROM (SELECT * FROM assets LIMIT 50) AS assets WHERE ({sql}\n)"
         try:
             conn.exec_driver_sql(probe).fetchall()
         except (DBAPIError, ValueError) as exc:
             orig = getattr(exc, "orig", None) or exc
-            raise RuleError(f"{_label(position, rule)}: sql: {orig}") from None
+            raise RuleError(f"{label}: sql: {orig}") from None
         missing = _function_only_autotag_has(conn, probe)
         if missing:
             log.warning(
                 "%s: sql: uses %s, which other SQLite clients (Datasette, Python's sqlite3) lack: only "
                 "`autotag sql` can read the rule views; LIKE or GLOB would keep them readable everywhere",
-                _label(position, rule),
+                label,
                 missing,
             )
 

@@ -1,4 +1,4 @@
-"""The organiser features: duplicates, date repair, album dates, folder albums, tag-album rules.
+"""The organiser features: duplicates, date repair, album dates, folder albums, tag-album rules, smart albums.
 
 Each feature is a module that owns a few small tables (its config, written with bound parameters) and
 SQL views ending in one ``<feature>_plan`` view with the plan's seven columns. Here they are joined
@@ -15,7 +15,7 @@ from functools import partial
 from sqlalchemy import Connection, text
 
 from autotag.config import AutotagConfig
-from autotag.features import album_dates, dates, duplicates, folders, tag_albums
+from autotag.features import album_dates, dates, duplicates, folders, smart_albums, tag_albums
 from autotag.features.common import (
     ALBUM_ADD_PLAN,
     FEATURE_TABLES,
@@ -45,6 +45,7 @@ FEATURES: tuple[Feature, ...] = (
     ("dates", lambda c: c.dates.enabled, dates.views, _no_wants, dates.write),
     ("tag_albums", lambda c: c.tag_albums.enabled, tag_albums.views, tag_albums.album_wants, tag_albums.write),
     ("folder_albums", lambda c: c.folder_albums.enabled, folders.views, folders.album_wants, folders.write),
+    ("smart_albums", smart_albums.enabled, smart_albums.views, _no_wants, smart_albums.write),
     # after dates: it judges assets by the dates that feature is about to give them
     ("album_dates", lambda c: c.album_dates.enabled, album_dates.views, _no_wants, album_dates.write),
 )
@@ -81,6 +82,24 @@ def check_features(cfg: AutotagConfig) -> None:
                 raise RuleError(f"{key}: {value!r} would be matched by the rule {rule.name!r}")
     if cfg.duplicates.conflict_tag == cfg.album_dates.tag:
         raise RuleError("duplicates.conflict_tag and album_dates.tag must be different tags")
+    _check_smart_albums(cfg, owned)
+
+
+def _check_smart_albums(cfg: AutotagConfig, owned: dict[str, str]) -> None:
+    """A smart album owns its album's members: another feature adding to it would undo the removals
+    run after run; and the tags the features set are written after the plan, so a smart album of one
+    would always be a run behind."""
+    for position, smart in enumerate(cfg.smart_albums):
+        label = f"smart_albums[{position}] ({smart.album})"
+        if cfg.tag_albums.enabled:
+            for i, rule in enumerate(cfg.tag_albums.rules):
+                if rule.album == smart.album and rule.direction != "to_tag":
+                    raise RuleError(f"{label}: album: tag_albums.rules[{i}] fills the same album; "
+                                    "a smart album holds only what its own rule matches")
+        for key, value in owned.items():
+            below = smart.include_descendants and any(value.startswith(t + "/") for t in smart.tags)
+            if value in smart.tags or below:
+                raise RuleError(f"{label}: tags: {value!r} is {key}, which autotag sets after planning")
 
 
 def _prepare(conn: Connection, cfg: AutotagConfig) -> None:
@@ -93,6 +112,7 @@ def _prepare(conn: Connection, cfg: AutotagConfig) -> None:
     conn.exec_driver_sql(f"DELETE FROM {SETTINGS_TABLE}")
     if cfg.dates.enabled or cfg.album_dates.enabled:
         refresh_pushed_dates(conn)
+    smart_albums.prepare(conn)
     for name, enabled, _views, _wants, write in FEATURES:
         if enabled(cfg):
             write_settings(conn, name, {"enabled": 1})  # what autotag.derived reads: which features are on
@@ -117,8 +137,10 @@ def feature_sources(cfg: AutotagConfig) -> list[PlanSource]:
         views.update(album_name_views(wants))
         views["albums_by_name_plan"] = ALBUM_ADD_PLAN
         plans.append(f"SELECT {', '.join(PLAN_COLUMNS)}, feature FROM albums_by_name_plan")
-    if "feature_problems" not in views:
-        views["feature_problems"] = NO_PROBLEMS
+    # One view of what the features skipped: the by-name albums' problems and each feature's own.
+    problems = [views.pop("feature_problems", NO_PROBLEMS)]
+    problems += [f"SELECT feature, problem FROM {v}" for v in views if v.endswith("_problems")]
+    views["feature_problems"] = "\nUNION ALL\n".join(problems)
     if plans:
         union = "\nUNION ALL\n".join(plans)
         views["feature_changes"] = (
