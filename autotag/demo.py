@@ -36,6 +36,27 @@ def _step(title: str, argv: list[str]) -> int:
     return code
 
 
+def _smart_album_edits(db: Path) -> tuple[str | None, str | None]:
+    """Two tag edits a user makes in the web UI that the smart album follows: a sorted photo tagged a
+    place (it joins the album), and a photo of the album, sorted otherwise too, untagged (it leaves)."""
+    engine = open_db(db)
+    try:
+        with engine.connect() as conn:
+            join = conn.exec_driver_sql(
+                "SELECT asset_id FROM classification WHERE status = 'classified' AND asset_id NOT IN "
+                "(SELECT asset_id FROM smart_album_matches_all) ORDER BY asset_id LIMIT 1"
+            ).scalar()
+            leave = conn.exec_driver_sql(
+                "SELECT c.asset_id FROM classification AS c WHERE c.status = 'classified' "
+                "AND c.matched_rules LIKE '%,%' AND c.asset_id IN (SELECT asset_id FROM smart_album_matches_all) "
+                "AND c.asset_id NOT IN (SELECT asset_id FROM smart_album_matches_all WHERE album_id IS NOT NULL) "
+                "ORDER BY c.asset_id LIMIT 1"
+            ).scalar()
+    finally:
+        engine.dispose()
+    return (None if join is None else str(join)), (None if leave is None else str(leave))
+
+
 def _unclassified_asset_to_fix(db: Path) -> tuple[str, str] | None:
     """An unclassified asset and a date-named album to put it in: the fix a user makes in the web UI."""
     engine = open_db(db)
@@ -51,11 +72,25 @@ def _unclassified_asset_to_fix(db: Path) -> tuple[str, str] | None:
     return (asset[0], album[0]) if asset and album else None
 
 
+SMART_ALBUM = "Best of places"
+PLACES_TAG = "places"
+
+
 def demo_config_text() -> str:
-    """The starter config with every organiser feature switched on, so the dry run shows each."""
+    """The starter config with every organiser feature switched on, so the dry run shows each, a people
+    rule, a compilation rule and a smart album (which the compilation counts)."""
     text = starter_config_text().replace("enabled: false", "enabled: true")
-    # A people rule: a photo of Alice or Bob that is also tagged a meme becomes a conflict for review.
-    text = text.replace("  # - {name: family, people: [Alice, Bob]}", "  - {name: family, people: [Alice, Bob]}")
+    # A people rule: a photo of Alice or Bob that is also tagged a meme becomes a conflict for review;
+    # a compilation: photos in a "Best of ..." album are sorted, and never a conflict for it.
+    text = text.replace(
+        "  # - {name: family, people: [Alice, Bob]}",
+        "  - {name: family, people: [Alice, Bob]}\n"
+        "  - {name: best_of, album_name_regex: ['^Best of '], exclusive: false}",
+    )
+    text = text.replace(
+        "smart_albums: []\n",
+        f"smart_albums:\n  - {{album: {SMART_ALBUM}, tags: [{PLACES_TAG}], include_descendants: true}}\n",
+    )
     return text.replace(
         "  rules: []\n  # - {tag: people/alice, album: Alice, direction: both}",
         "  rules:\n    - {tag: people/alice, album: Alice, direction: to_album}",
@@ -77,8 +112,13 @@ FEATURES = {
 def announce(cfg: AutotagConfig) -> list[str]:
     """What the demo's config turns on, feature by feature, and what happens when features disagree."""
     on = [name for name in FEATURES if getattr(cfg, name).enabled]
-    lines = [f"this demo turns on {len(on)} organiser feature(s), each off until enabled in your own config:"]
+    lines = [f"this demo turns on {len(on) + 1} organiser feature(s), each off until enabled in your own config:"]
     lines += [f"  {name}: {FEATURES[name]}" for name in on]
+    lines += [f"  smart_albums: the album '{s.album}' holds exactly the photos its rule matches (created, "
+              "then kept equal: added and removed)" for s in cfg.smart_albums]
+    lines += [f"  rule {r.name}: " + ("a compilation (exclusive: false): classifies, never a conflict"
+                                     if not r.exclusive else "the people " + " and ".join(r.people))
+              for r in cfg.rules if r.people or not r.exclusive]
     lines.append(
         "features only propose albums and tags: an unclassified photo gets at most one; when they disagree "
         f"it gets none, and the tag {cfg.markers.review} says what each proposed (docs/rules.md)"
@@ -126,12 +166,22 @@ def main(argv: list[str] | None = None) -> int:
             if _step(title, step) != 0:
                 return 1
         fix = _unclassified_asset_to_fix(db)
+        joins, leaves = _smart_album_edits(db)
         if fix:
             asset_id, album_id = fix
             library.add_to_album(album_id, [asset_id])
             print(f"\n# in the web UI, the user adds {url}/photos/{asset_id} to a date album")
-            if _step("the marker of the fixed asset is removed", ["run"]) != 0:
-                return 1
+        place = next((t for t in library.tags.values() if t.value.startswith(PLACES_TAG + "/")), None)
+        if place and joins:
+            library.tag_assets([place.id], [joins])
+            print(f"# ... tags {url}/photos/{joins} {place.value}: it joins the smart album '{SMART_ALBUM}'")
+        if leaves:
+            below = [t.id for t in library.tags.values() if t.value.startswith(PLACES_TAG + "/")]
+            library.untag_assets(below, [leaves])
+            print(f"# ... takes the place tags off {url}/photos/{leaves}: it leaves the smart album")
+        title = "the marker of the fixed asset is removed; the smart album follows the tags"
+        if (fix or joins or leaves) and _step(title, ["run"]) != 0:
+            return 1
         _step("classification counts after the runs", ["sql", COUNTS])
         _step("modification report", ["report", str(Path(tmp) / "report")])
         print((Path(tmp) / "report" / "summary.txt").read_text())

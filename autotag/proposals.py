@@ -82,6 +82,7 @@ def resolve(conn: Connection, table: str, proposals: Proposals) -> None:
     """Apply the rules above to the plan rows in ``table`` (in place), leaving ``temp.res_review``."""
     drop(conn)
     _x(conn, "CREATE TEMP TABLE res_review (asset_id TEXT PRIMARY KEY, reason TEXT)")
+    _smart_albums_are_their_rules(conn, table)
     proposing = f"SELECT 1 FROM {table} WHERE features NOT IN ('{RULES}', '{REVIEW}') AND {_not_smart(table)} LIMIT 1"
     if conn.exec_driver_sql(proposing).first() is None:  # no feature on, or nothing to propose
         _review_markers(conn, table, proposals.review_tag)
@@ -99,6 +100,8 @@ def resolve(conn: Connection, table: str, proposals: Proposals) -> None:
                            f"AND {_not_smart('p')}"))
     if proposals.duplicates:
         _spread(conn, table)
+        _smart_albums_are_their_rules(conn, table)
+        _x(conn, f"DELETE FROM temp.res_props WHERE idem_key NOT IN (SELECT idem_key FROM {table})")
     # Already classified (or in conflict): no proposal moves it.
     _x(conn, "CREATE TEMP TABLE res_classified (asset_id TEXT PRIMARY KEY)")
     _x(conn, "INSERT OR IGNORE INTO temp.res_classified SELECT asset_id FROM rule_matches_all "
@@ -132,6 +135,16 @@ def resolve(conn: Connection, table: str, proposals: Proposals) -> None:
              "WHERE v.accepted IS NULL OR v.accepted <> p.idem_key)")
     drop_reviewed(conn, table)
     _review_markers(conn, table, proposals.review_tag)
+
+
+def _smart_albums_are_their_rules(conn: Connection, table: str) -> None:
+    """A smart album holds what its rule matches: another feature's addition to it (a duplicate following
+    its twin into it) is dropped, rather than made and taken out again run after run."""
+    installed = "SELECT 1 FROM sqlite_master WHERE type = 'view' AND name = 'smart_album_targets'"
+    if conn.exec_driver_sql(installed).first() is None:  # no smart album configured
+        return
+    _x(conn, f"DELETE FROM {table} WHERE kind = 'album_add' AND {_not_smart(table)} "
+             "AND target IN (SELECT target FROM smart_album_targets WHERE state IN ('create', 'ours'))")
 
 
 def _insert_props(rows: str) -> str:

@@ -73,7 +73,9 @@ WHERE EXISTS (SELECT 1 FROM scope_assets AS s WHERE s.asset_id = m.asset_id)
 """
 
 # Additions: a probe of album_assets' primary key per wanted member. Removals: the in-scope members
-# minus the wanted ones, each side computed once (EXCEPT), rather than the rule asked per member.
+# minus the wanted ones, each side computed once (EXCEPT), rather than the rule asked per member; never
+# from the album the plan's rehearsal pretends to create (what it holds, the plan adds: other features'
+# additions to a smart album are dropped by autotag.proposals instead).
 SMART_ALBUMS_PLAN = """
 SELECT 'album_add' AS kind, t.target AS target, w.asset_id AS asset_id, NULL AS payload, NULL AS before,
        'smart album rule matches' AS reason, 'album_add:' || t.target || ':' || w.asset_id AS idem_key
@@ -86,7 +88,8 @@ SELECT 'album_remove', x.target, x.asset_id, NULL, NULL,
        'album_remove:' || x.target || ':' || x.asset_id
 FROM (SELECT t.target AS target, aa.asset_id AS asset_id
       FROM smart_album_targets AS t JOIN album_assets AS aa ON aa.album_id = t.target
-      WHERE t.state = 'ours' AND EXISTS (SELECT 1 FROM scope_assets AS s WHERE s.asset_id = aa.asset_id)
+      WHERE t.state = 'ours' AND substr(t.target, 1, 5) <> 'name:'
+        AND EXISTS (SELECT 1 FROM scope_assets AS s WHERE s.asset_id = aa.asset_id)
       EXCEPT
       SELECT t.target, w.asset_id
       FROM smart_album_targets AS t JOIN smart_album_members AS w ON w.album_name = t.album_name

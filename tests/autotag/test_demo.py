@@ -51,6 +51,10 @@ def test_demo_runs_the_whole_loop(
         assert f"  {feature}: " in out.split("$ autotag", 1)[0], feature
     planned = _section(out, "what would change, and which feature planned it")
     assert "planned by:" in planned and re.search(r"\n  folder_albums +album_add \d+", planned)
+    # ... and the people rule, the compilation rule and the smart album, each with what it matches or adds.
+    assert "  smart_albums: the album 'Best of places'" in out and "  rule best_of: a compilation" in out
+    assert re.search(r"\n  smart_albums +album_add [1-9]", planned)
+    assert re.search(r"rules: .*best_of [1-9].*family [1-9]", planned)
 
     # The tool's own run never adds a conflict.
     def conflicts(section: str) -> int:

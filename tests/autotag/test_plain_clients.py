@@ -44,6 +44,7 @@ RULES_DOC = (DOCS / "rules.md").read_text(encoding="utf-8")
 QUERIES_DOC = (DOCS / "queries.md").read_text(encoding="utf-8")
 COMPARED = ("classification", "unclassified", "conflicts", "plan")
 SQL_RULE = {"name": "scans", "sql": "assets.original_path LIKE '%/2019%'"}
+SQL_SMART_ALBUM = {"album": "Scans 2019", "sql": "assets.original_path LIKE '%/2019%'"}
 DEFAULT_RULES = next(
     yaml.safe_load(b)["rules"] for b in re.findall(r"```yaml\n(.*?)```", RULES_DOC, re.S) if "event_album" in b
 )
@@ -52,14 +53,15 @@ SQL_RULE_POSITION = len(DEFAULT_RULES)
 Row = dict[str, Any]
 
 
-def documented_views(sql_rule: int = SQL_RULE_POSITION) -> list[str]:
+def documented_views(sql_rule: int = SQL_RULE_POSITION, sql_smart: int = 1) -> list[str]:
     """The first column of every table in docs/rules.md whose header starts with `| View |`
-    (``rule_sql_<n>`` for the config's ``sql:`` rule)."""
+    (``rule_sql_<n>`` for the config's ``sql:`` rule, ``smart_album_sql_<n>`` for its ``sql:`` smart album)."""
     names: list[str] = []
     for table in re.findall(r"^\| View \|.*?\n((?:\|.*\n)+)", RULES_DOC, flags=re.M):
         for line in table.splitlines()[1:]:  # the first is the |---| line
             first = line.split("|")[1]
-            names += [n.replace("<n>", str(sql_rule)) for n in re.findall(r"`([\w<>]+)`", first)]
+            for n in re.findall(r"`([\w<>]+)`", first):
+                names.append(n.replace("<n>", str(sql_smart if n.startswith("smart_") else sql_rule)))
     return names
 
 
@@ -71,6 +73,7 @@ def documented_queries() -> list[str]:
 def config(tmp: Path) -> Path:
     raw = yaml.safe_load(demo_config_text())
     raw["rules"] = [*DEFAULT_RULES, SQL_RULE]
+    raw["smart_albums"] = [*raw["smart_albums"], SQL_SMART_ALBUM]
     path = tmp / "config.yaml"
     path.write_text(yaml.safe_dump(raw), encoding="utf-8")
     path.chmod(0o600)
@@ -126,7 +129,8 @@ def test_every_documented_view_and_query_reads_without_autotag(
 ) -> None:
     db, cfg = mirror
     views = documented_views()
-    assert {"classification", "plan", "date_fixes", "album_date_albums", "rule_sql_5"} <= set(views)
+    assert {"classification", "plan", "date_fixes", "album_date_albums", "rule_sql_5", "smart_album_sql_1",
+            "smart_albums_plan"} <= set(views)
     present = {r["name"] for r in plain_rows(db, "SELECT name FROM sqlite_master WHERE type = 'view'")}
     assert set(views) <= present, "documented but missing"
     # As of the last sync, before any `autotag sql` refreshed anything.
