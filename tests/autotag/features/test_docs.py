@@ -16,6 +16,7 @@ ALL_ON = {
     "album_dates": {"enabled": True},
     "folder_albums": {"enabled": True},
     "tag_albums": {"enabled": True, "rules": [{"tag": "x", "album": "X"}]},
+    "smart_albums": [{"album": "S", "tags": "x", "sql": "1"}],
 }
 
 
@@ -31,4 +32,4 @@ def test_feature_queries_run_and_views_are_documented(tmp_path: Path) -> None:
         conn.execute(text("SELECT * FROM plan")).fetchall()
     views = {str(r[0]) for r in m.rows("SELECT name FROM sqlite_master WHERE type = 'view'")}
     documented = set(re.findall(r"^\| `(\w+)`", DOC, flags=re.M))
-    assert views - {"duplicate_groups"} <= documented | {"unclassified", "conflicts"}
+    assert views - {"duplicate_groups"} <= documented | {"unclassified", "conflicts", "smart_album_sql_0"}
