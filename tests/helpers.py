@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import Engine, text
 from starlette.testclient import TestClient
 
-from autotag.config import AutotagConfig
+from autotag.config import AutotagConfig, parse_config
 from autotag.session import Session
 from immich_mirror.api.client import ImmichClient
 from immich_mirror.api.retry import RetryPolicy
 from immich_mirror.fake.app import create_app
 from immich_mirror.fake.library import FakeLibrary
+from immich_mirror.fake.runner import running_fake_server
 
 VERSIONS = ("2.7.5", "3.1.0", "3.2.2")
 API_KEY = "fake-api-key"
@@ -55,6 +58,62 @@ def fake_session(
         client_factory=lambda: fake_client(library, version),
         sleep=lambda _s: None,
     )
+
+
+def fake_session_fixture(config: dict[str, Any] | None = None, *, every_version: bool = True) -> Any:
+    """A module's ``session`` fixture: a fake session over its ``library`` fixture with ``config``,
+    closed after the test; on each Immich version the fake emulates unless ``every_version`` is off."""
+
+    def cfg() -> AutotagConfig:  # parsed per test: no test sees another's config object
+        return parse_config(config) if config is not None else AutotagConfig()
+
+    if every_version:
+        @pytest.fixture
+        def session(tmp_path: Path, library: FakeLibrary, version: str) -> Iterator[Session]:
+            s = fake_session(library, tmp_path / "m.db", version, cfg())
+            yield s
+            s.close()
+    else:
+        @pytest.fixture
+        def session(tmp_path: Path, library: FakeLibrary) -> Iterator[Session]:
+            s = fake_session(library, tmp_path / "m.db", cfg=cfg())
+            yield s
+            s.close()
+    return session
+
+
+def small_library() -> FakeLibrary:
+    """Twelve photos with a date in their names, the first four in one album."""
+    lib = FakeLibrary(seed=11)
+    ids = [lib.add_asset(f"IMG_20190412_1530{i:02d}.jpg").id for i in range(12)]
+    lib.create_album("2019-06-01 Beach", asset_ids=ids[:4])
+    return lib
+
+
+def add_cats_and_dog(lib: FakeLibrary) -> dict[str, str]:
+    """Three dated photos, cat1, cat2 and dog (name -> asset id), for the tag/album ownership tests."""
+    add = lib.add_asset
+    return {
+        "cat1": add("cat1.jpg", date_time_original=datetime(2021, 5, 5, tzinfo=UTC)).id,
+        "cat2": add("cat2.jpg", date_time_original=datetime(2021, 5, 6, tzinfo=UTC)).id,
+        "dog": add("dog.jpg", date_time_original=datetime(2021, 5, 7, tzinfo=UTC)).id,
+    }
+
+
+def isolate_cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No config file, mirror or instance URL from the developer's environment reaches the CLI."""
+    for name in ("IMMICH_INSTANCE_URL", "AUTOTAG_CONFIG", "AUTOTAG_DB"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+
+
+@contextmanager
+def serving(library: FakeLibrary, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """``library`` served over HTTP, with IMMICH_URL and IMMICH_API_KEY naming it for the CLI."""
+    with running_fake_server(library) as (url, key):
+        monkeypatch.setenv("IMMICH_URL", url)
+        monkeypatch.setenv("IMMICH_API_KEY", key)
+        yield
 
 
 def ancestors_pruned(tag_ids: set[str], parents: dict[str, str | None]) -> set[str]:

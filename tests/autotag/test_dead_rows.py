@@ -24,19 +24,12 @@ from immich_mirror.api.retry import RetryPolicy
 from immich_mirror.fake.faults import FaultPlan
 from immich_mirror.fake.library import FakeLibrary
 from immich_mirror.fake.runner import build_app
-from tests.helpers import API_KEY
+from tests.helpers import API_KEY, small_library
 
 UNKNOWN = "autotag_output_unknown"
 DEAD_LINE = "change(s) could not be applied and will not be retried: see why with `autotag sql"
 # Every tag write answered 503 (retried by the client, then failed: the row counts an attempt).
 TAG_WRITES_DOWN = "503@PUT /api/tags/assets"
-
-
-def small_library() -> FakeLibrary:
-    lib = FakeLibrary(seed=11)
-    ids = [lib.add_asset(f"IMG_20190412_1530{i:02d}.jpg").id for i in range(12)]
-    lib.create_album("2019-06-01 Beach", asset_ids=ids[:4])
-    return lib
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ import yaml
 from autotag.cli import app, main
 from autotag.demo import demo_config_text
 from immich_mirror.fake.generate import generate_library
-from immich_mirror.fake.runner import running_fake_server
+from tests.helpers import isolate_cli, serving
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "json.md"
 ROW = re.compile(r"^\| `([^`]+)` \| (.*) \|$")
@@ -90,9 +90,7 @@ def check(data: Any, section: str, docs: dict[str, dict[str, str]], seen: set[tu
 
 @pytest.fixture
 def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Iterator[Run]:
-    for name in ("IMMICH_INSTANCE_URL", "AUTOTAG_CONFIG", "AUTOTAG_DB"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+    isolate_cli(tmp_path, monkeypatch)
     lib = generate_library(400, seed=7)
     album = sorted(lib.albums.values(), key=lambda a: a.name)[0]
     cfg = yaml.safe_load(demo_config_text())  # every organiser feature on
@@ -108,9 +106,7 @@ def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureF
         assert code == 0, err
         return json.loads(out)
 
-    with running_fake_server(lib) as (url, key):
-        monkeypatch.setenv("IMMICH_URL", url)
-        monkeypatch.setenv("IMMICH_API_KEY", key)
+    with serving(lib, monkeypatch):
         yield run
 
 

@@ -9,21 +9,17 @@ import pytest
 
 from autotag.cli import main
 from immich_mirror.fake.library import FakeLibrary
-from immich_mirror.fake.runner import running_fake_server
 from immich_mirror.sync import runner as sync_runner
+from tests.helpers import isolate_cli, serving
 
 
 @pytest.fixture
 def server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeLibrary]:
-    for name in ("IMMICH_INSTANCE_URL", "AUTOTAG_CONFIG", "AUTOTAG_DB"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+    isolate_cli(tmp_path, monkeypatch)
     lib = FakeLibrary(seed=4)
     for i in range(5):
         lib.add_asset(f"IMG_2019041{i}_120000.jpg")
-    with running_fake_server(lib) as (url, key):
-        monkeypatch.setenv("IMMICH_URL", url)
-        monkeypatch.setenv("IMMICH_API_KEY", key)
+    with serving(lib, monkeypatch):
         yield lib
 
 

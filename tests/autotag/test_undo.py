@@ -11,8 +11,7 @@ from autotag import session as ops
 from autotag.cli import main
 from immich_mirror.errors import ImmichMirrorError
 from immich_mirror.fake.library import FakeLibrary
-from immich_mirror.fake.runner import running_fake_server
-from tests.helpers import fake_session
+from tests.helpers import fake_session, isolate_cli, serving
 
 
 def test_undo_of_a_classify_only_run_names_the_run_that_pushed(tmp_path: Path, version: str) -> None:
@@ -51,13 +50,9 @@ def test_the_cli_says_so_in_one_line_and_exits_1(
 ) -> None:
     lib = FakeLibrary(seed=5)
     lib.add_asset("a.jpg", date_time_original=datetime(2021, 5, 5, tzinfo=UTC))
-    for name in ("IMMICH_INSTANCE_URL", "AUTOTAG_CONFIG", "AUTOTAG_DB"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+    isolate_cli(tmp_path, monkeypatch)
     db = str(tmp_path / "m.db")
-    with running_fake_server(lib) as (url, key):
-        monkeypatch.setenv("IMMICH_URL", url)
-        monkeypatch.setenv("IMMICH_API_KEY", key)
+    with serving(lib, monkeypatch):
         assert main(["--db", db, "sync"]) == 0
         assert main(["--db", db, "classify"]) == 0  # run 1: queues the marker
         assert main(["--db", db, "push"]) == 0  # run 2: applies it

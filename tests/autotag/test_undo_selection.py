@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -13,17 +12,9 @@ from autotag.cli import main
 from autotag.session import Session
 from immich_mirror.errors import ImmichMirrorError
 from immich_mirror.fake.library import FakeLibrary
-from immich_mirror.fake.runner import running_fake_server
-from tests.helpers import fake_session
+from tests.helpers import fake_session_fixture, isolate_cli, serving, small_library
 
 UNKNOWN = "autotag_output_unknown"
-
-
-def small_library() -> FakeLibrary:
-    lib = FakeLibrary(seed=11)
-    ids = [lib.add_asset(f"IMG_20190412_1530{i:02d}.jpg").id for i in range(12)]
-    lib.create_album("2019-06-01 Beach", asset_ids=ids[:4])
-    return lib
 
 
 @pytest.fixture
@@ -31,11 +22,7 @@ def library() -> FakeLibrary:
     return small_library()
 
 
-@pytest.fixture
-def session(tmp_path: Path, library: FakeLibrary) -> Iterator[Session]:
-    s = fake_session(library, tmp_path / "m.db")
-    yield s
-    s.close()
+session = fake_session_fixture(every_version=False)
 
 
 def tags(lib: FakeLibrary) -> set[tuple[str, str]]:
@@ -95,13 +82,9 @@ def test_an_unknown_run_is_refused(session: Session) -> None:
 def test_an_undo_that_could_not_revert_everything_exits_non_zero(
     tmp_path: Path, library: FakeLibrary, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    for name in ("IMMICH_INSTANCE_URL", "AUTOTAG_CONFIG", "AUTOTAG_DB"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+    isolate_cli(tmp_path, monkeypatch)
     db = str(tmp_path / "m.db")
-    with running_fake_server(library) as (url, key):
-        monkeypatch.setenv("IMMICH_URL", url)
-        monkeypatch.setenv("IMMICH_API_KEY", key)
+    with serving(library, monkeypatch):
         assert main(["--db", db, "run"]) == 0
         marker = library.tag_by_value(UNKNOWN)
         assert marker is not None

@@ -7,7 +7,6 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +20,7 @@ from immich_mirror.errors import ConnectionFailed
 from immich_mirror.fake.faults import FaultPlan
 from immich_mirror.fake.library import FakeLibrary
 from immich_mirror.fake.runner import running_fake_server
-from tests.helpers import fake_client
+from tests.helpers import fake_session_fixture
 
 ROOT = Path(__file__).parents[2]
 UNKNOWN = "autotag_output_unknown"
@@ -48,12 +47,7 @@ def library() -> FakeLibrary:
     return lib
 
 
-@pytest.fixture
-def session(tmp_path: Path, library: FakeLibrary) -> Iterator[Session]:
-    s = Session(cfg=AutotagConfig(), db_path=tmp_path / "m.db", client_factory=lambda: fake_client(library),
-                sleep=lambda _s: None)
-    yield s
-    s.close()
+session = fake_session_fixture(every_version=False)
 
 
 def markers(lib: FakeLibrary) -> set[str]:

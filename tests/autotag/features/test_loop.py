@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -15,7 +14,7 @@ from autotag.config import parse_config
 from autotag.session import Session
 from immich_mirror.errors import UnexpectedResponse
 from immich_mirror.fake.library import FakeLibrary
-from tests.helpers import fake_client, fake_session
+from tests.helpers import fake_client, fake_session, fake_session_fixture
 
 DUP = "autotag_output_duplicate_asset_classification_conflict"
 ALL_ON = {
@@ -60,11 +59,7 @@ def library() -> FakeLibrary:
     return lib
 
 
-@pytest.fixture
-def session(tmp_path: Path, library: FakeLibrary, version: str) -> Iterator[Session]:
-    s = fake_session(library, tmp_path / "m.db", version, parse_config(ALL_ON))
-    yield s
-    s.close()
+session = fake_session_fixture(ALL_ON)
 
 
 def album(lib: FakeLibrary, name: str) -> set[str]:

@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from datetime import UTC, datetime
-from pathlib import Path
-
 import pytest
 from sqlalchemy import text
 
 from autotag import session as ops
-from autotag.config import parse_config
 from autotag.session import Session
 from immich_mirror.fake.library import FakeLibrary
 from tests.autotag.features.test_loop import album
-from tests.helpers import fake_session
+from tests.helpers import add_cats_and_dog, fake_session_fixture
 
 CONFIG = {"tag_albums": {"enabled": True, "rules": [{"tag": "pets/cat", "album": "Cats"}]}}
 
@@ -22,23 +17,14 @@ CONFIG = {"tag_albums": {"enabled": True, "rules": [{"tag": "pets/cat", "album":
 @pytest.fixture
 def library() -> FakeLibrary:
     lib = FakeLibrary(seed=7)
-    add = lib.add_asset
-    ids = {
-        "cat1": add("cat1.jpg", date_time_original=datetime(2021, 5, 5, tzinfo=UTC)).id,
-        "cat2": add("cat2.jpg", date_time_original=datetime(2021, 5, 6, tzinfo=UTC)).id,
-        "dog": add("dog.jpg", date_time_original=datetime(2021, 5, 7, tzinfo=UTC)).id,
-    }
+    ids = add_cats_and_dog(lib)
     cat = lib.create_tag("pets/cat")
     lib.tag_assets([cat.id], [ids["cat1"], ids["cat2"]])
     lib.ids = ids  # type: ignore[attr-defined]
     return lib
 
 
-@pytest.fixture
-def session(tmp_path: Path, library: FakeLibrary, version: str) -> Iterator[Session]:
-    s = fake_session(library, tmp_path / "m.db", version, parse_config(CONFIG))
-    yield s
-    s.close()
+session = fake_session_fixture(CONFIG)
 
 
 def _created_album(session: Session, library: FakeLibrary) -> str:
