@@ -111,17 +111,9 @@ def delete_album(ctx: Ctx) -> Reply:
     return 204, NO_CONTENT
 
 
-def _member_ids(ctx: Ctx, key: str = "ids") -> list[str]:
-    body = ctx.json_body()
-    check = ctx.check()
-    ids = check.uuids(body, key)
-    check.done()
-    return ids
-
-
 def add_assets(ctx: Ctx) -> Reply:
     album_id = ctx.path_id()
-    ids = _member_ids(ctx)
+    ids = ctx.body_ids()
     album = ctx.album_for(album_id, "albumAsset.create", write=True)
     # Assets the caller may not share count as unknown: "no_permission" (recorded).
     allowed = [i for i in ids if i in ctx.lib.assets and ctx.can_read_asset(ctx.lib.assets[i])]
@@ -141,7 +133,7 @@ def _dedupe(results: list[tuple[str, str | None]]) -> list[tuple[str, str | None
 
 def remove_assets(ctx: Ctx) -> Reply:
     album_id = ctx.path_id()
-    ids = _member_ids(ctx)
+    ids = ctx.body_ids()
     album = ctx.album_for(album_id, "albumAsset.delete", write=True)
     return 200, ser.bulk_results(ctx.lib.remove_from_album(album.id, ids))
 

@@ -156,10 +156,7 @@ def delete_assets(ctx: Ctx) -> Reply:
 
 
 def restore_assets(ctx: Ctx) -> Reply:
-    body = ctx.json_body()
-    check = ctx.check()
-    ids = check.uuids(body, "ids")
-    check.done()
+    ids = ctx.body_ids()
     ctx.owned_assets(ids, "asset.delete")
     return 200, {"count": ctx.lib.restore(ids)}
 
@@ -222,11 +219,7 @@ def delete_duplicate(ctx: Ctx) -> Reply:
 
 
 def delete_duplicates(ctx: Ctx) -> Reply:
-    body = ctx.json_body()
-    check = ctx.check()
-    ids = check.uuids(body, "ids")
-    check.done()
-    _dismiss(ctx, ids)
+    _dismiss(ctx, ctx.body_ids())
     return 204, NO_CONTENT
 
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from immich_mirror.fake import serialize as ser
 from immich_mirror.fake.http_errors import ApiFailure
 from immich_mirror.fake.routing import NO_CONTENT, Ctx, Reply, Route
+from immich_mirror.fake.state import FakeAsset
 
 
 def list_tags(ctx: Ctx) -> Reply:
@@ -81,50 +84,45 @@ def delete_tag(ctx: Ctx) -> Reply:
     return 204, NO_CONTENT
 
 
-def _ids(ctx: Ctx) -> list[str]:
-    body = ctx.json_body()
-    check = ctx.check()
-    ids = check.uuids(body, "ids")
-    check.done()
-    return ids
+# Why one asset of a tag/untag request is refused, given the asset (None: unknown id), whether the tag
+# holds it already and the caller's id; None accepts it.
+Verdict = Callable[[FakeAsset | None, bool, str], str | None]
+
+
+def _tag_refusal(asset: FakeAsset | None, member: bool, user_id: str) -> str | None:
+    if member:
+        return "duplicate"
+    if asset is None or asset.owner_id != user_id:
+        return "no_permission"
+    return None
+
+
+def _untag_refusal(asset: FakeAsset | None, member: bool, user_id: str) -> str | None:
+    if asset is not None and asset.owner_id != user_id:
+        return "no_permission"
+    if not member:
+        return "not_found"
+    return None
+
+
+def _member_writes(ctx: Ctx, verdict: Verdict, write: Callable[[list[str], list[str]], object]) -> Reply:
+    """`PUT`/`DELETE /tags/{id}/assets`: a result per id, and the write for those accepted."""
+    tag_id = ctx.path_id()
+    ids = ctx.body_ids()
+    tag = ctx.tag_for(tag_id, "tag.asset")
+    with ctx.lib.lock:
+        members = ctx.lib.tag_members[tag.id]
+        results = [(aid, verdict(ctx.lib.assets.get(aid), aid in members, ctx.user.id)) for aid in ids]
+        write([tag.id], [aid for aid, err in results if err is None])
+    return 200, ser.bulk_results(results)
 
 
 def tag_assets(ctx: Ctx) -> Reply:
-    tag_id = ctx.path_id()
-    ids = _ids(ctx)
-    tag = ctx.tag_for(tag_id, "tag.asset")
-    results: list[tuple[str, str | None]] = []
-    with ctx.lib.lock:
-        members = ctx.lib.tag_members[tag.id]
-        for aid in ids:
-            asset = ctx.lib.assets.get(aid)
-            if aid in members:
-                results.append((aid, "duplicate"))
-            elif asset is None or asset.owner_id != ctx.user.id:
-                results.append((aid, "no_permission"))
-            else:
-                results.append((aid, None))
-        ctx.lib.tag_assets([tag.id], [aid for aid, err in results if err is None])
-    return 200, ser.bulk_results(results)
+    return _member_writes(ctx, _tag_refusal, ctx.lib.tag_assets)
 
 
 def untag_assets(ctx: Ctx) -> Reply:
-    tag_id = ctx.path_id()
-    ids = _ids(ctx)
-    tag = ctx.tag_for(tag_id, "tag.asset")
-    results: list[tuple[str, str | None]] = []
-    with ctx.lib.lock:
-        members = ctx.lib.tag_members[tag.id]
-        for aid in ids:
-            asset = ctx.lib.assets.get(aid)
-            if asset is not None and asset.owner_id != ctx.user.id:
-                results.append((aid, "no_permission"))
-            elif aid not in members:
-                results.append((aid, "not_found"))
-            else:
-                results.append((aid, None))
-        ctx.lib.untag_assets([tag.id], [aid for aid, err in results if err is None])
-    return 200, ser.bulk_results(results)
+    return _member_writes(ctx, _untag_refusal, ctx.lib.untag_assets)
 
 
 ROUTES = [

@@ -46,6 +46,14 @@ class Ctx:
         check.done()
         return {}
 
+    def body_ids(self, key: str = "ids") -> list[str]:
+        """The ids of a body that holds nothing else: ``{key: [uuid, ...]}``, validated as the version does."""
+        body = self.json_body()
+        check = self.check()
+        ids = check.uuids(body, key)
+        check.done()
+        return ids
+
     def path_id(self, name: str = "id") -> str:
         check = self.check()
         check.path_id(self.params[name], name)
