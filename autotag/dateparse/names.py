@@ -61,12 +61,16 @@ _TIME = (
     r"(?P<H>\d{1,2})(?P<s2>[-_.: ]?)(?P<M>\d{2})(?P=s2)(?P<S>\d{2})"
     # milliseconds, or a fraction of up to 3 digits (more only before a zone: ISO's "10:15:30.123456Z")
     r"(?:(?P<ms>\d{3})|[.,_-]\d{1,3}(?![\d:])|[.,]\d{4,9}(?=z|[+-]\d))?"
-    # a zone after the time: Z, +0200, +02:00 or -05:00 (a dash and four digits is more often a counter)
-    r"(?:(?P<z>z)|(?P<off>\+(?:0\d|1[0-4]):?[0-5]\d|-(?:0\d|1[0-2]):[0-5]\d))?"
+    # a zone after the time: Z, +0200, +02:00, -05:00, or -0500 (read as a zone only after an ISO-looking
+    # time, 12:34:56-0330 or T123456-0330: after 153000 a dash and four digits is more often a counter)
+    r"(?:(?P<z>z)|(?P<off>\+(?:0\d|1[0-4]):?[0-5]\d|-(?:0\d|1[0-2]):?[0-5]\d))?"
     r"(?:\s?(?P<ap>[ap])\.?m\.?(?![a-z]))?(?!\d)"
 )
 _DATETIME = re.compile(_DATE + _JOIN + _TIME, re.I)
-_TIME_AFTER = re.compile(_JOIN + _TIME, re.I)  # the time after a day written another way (25.12.2021 10.11.12)
+_TIME_AFTER = re.compile(_JOIN + _TIME, re.I)
+# what looks like a zone but is none (+24:00, +02:60): the time's zone is unknown, so no time is read
+_BAD_ZONE = re.compile(r"\+\d\d:?\d\d(?!\d)|-\d\d:\d\d(?!\d)")
+_BAD_ISO_ZONE = re.compile(r"-\d{4}(?!\d)")  # the time after a day written another way (25.12.2021 10.11.12)
 _DAY = re.compile(_DATE + r"(?!\d)", re.I)
 # what may follow a day for it to be read as a day only: not a time that failed its checks
 # (IMG_20180202_0930001.jpg, 2021-12-24 25.61.00.jpg); BlackBerry's "IMG-20130405-00123" is a counter
@@ -86,9 +90,10 @@ _RANDOM_NUMBERS = re.compile(
     r"^snapchat-\d+|^\d{6,}_\d{6,}_\d{6,}_[a-z]$|(?<![0-9a-z])\d{6,}_[0-9a-f]{10}(?:_[a-z0-9])?$", re.I
 )
 # What sync tools add to a copy's name: the time of the conflict, not of the photo. Syncthing's
-# NAME.sync-conflict-20230912-101530-ABCDEF1.jpg, Dropbox's and Nextcloud's "NAME (… conflicted copy 2023-09-12).jpg".
+# NAME.sync-conflict-20230912-101530-ABCDEF1.jpg, Dropbox's and Nextcloud's "NAME (… conflicted copy 2023-09-12).jpg"
+# (German "In Konflikt stehende Kopie", French "copie en conflit", Italian "copia in conflitto", ...).
 _CONFLICT = re.compile(
-    r"\.sync-conflict-\d{8}-\d{6}(?:-[0-9a-z]+)?|\s*\([^()]*(?:conflicted copy|konflikt)[^()]*\)", re.I
+    r"\.sync-conflict-\d{8}-\d{6}(?:-[0-9a-z]+)?|\s*\([^()]*[ck]onfli[a-z]*[^()]*\)", re.I
 )
 
 # matched against the lower-cased name: without re.I, Python's engine runs these alternations 3-8x faster
@@ -244,10 +249,18 @@ def _datetime(text: str) -> FoundDate | None:
         t = clock(int(m.group("H")), int(m.group("M")), int(m.group("S")), meridiem)
         if not (valid_day(y, mo, d) and t):
             continue
+        iso_zone = m.group("s2") == ":" or m.group("sep").lower() == "t"
+        offset = m.group("off")
+        if offset and offset[0] == "-" and ":" not in offset and not iso_zone:
+            offset = None  # 20190412_153000-0001: a counter
+        elif not (offset or m.group("z")) and (
+            _BAD_ZONE.match(text, m.end()) or (iso_zone and _BAD_ISO_ZONE.match(text, m.end()))
+        ):
+            continue
         value = wall(y, mo, d, *t)
-        if m.group("off"):
-            value = _to_utc(value, m.group("off"))
-        instant = bool(m.group("z") or m.group("off"))
+        if offset:
+            value = _to_utc(value, offset)
+        instant = bool(m.group("z") or offset)
         family = _family(
             text, m.start(), m.end(), has_time=True, compact=compact, iso_t=m.group("sep").lower() == "t"
         )
