@@ -34,6 +34,14 @@ _SPELLED = (
     re.compile(r"(?<!\d)(?P<y>(?:19|20)\d{2})[ _.-]?" + _MON + r"[ _.-]?(?P<d>\d{1,2})(?![0-9a-z])", re.I),
 )
 _ANY_MONTH = re.compile("jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec")
+# a folder named for a month: "September 2023", "2023 September", "Sep-2023", with a name after it
+_MONTH_YEAR = re.compile(
+    r"^(?:" + _MON + r"[ _.,-]+(?P<y>(?:19|20)\d{2})|(?P<y2>(?:19|20)\d{2})[ _.-]+" + _MON.replace("mon>", "mon2>")
+    + r")(?![0-9a-z])(?:[ _.-]+[^\d].*)?$",
+    re.I,
+)
+# a month's name alone, with a name or a number before it: "September", "09 September", "Sep - trip"
+_MONTH_ALONE = re.compile(r"^(?:\d{1,2}[ _.-]+)?" + _MON + r"(?:[ _.-]+[^\d].*)?$", re.I)
 # two numbers and a year: which one is the month is decided by the numbers themselves
 _NUMBERS = re.compile(r"(?<![\d.:,])(\d{2})([-_. ])(\d{2})\2((?:19|20)\d{2})(?!\d|[.:,]\d)")
 
@@ -50,6 +58,20 @@ def spelled(text: str) -> Span | None:
                 found.append((y, mo, d, m.start(), m.end()))
                 break
     return min(found, key=lambda f: f[3]) if found else None
+
+
+def month_year(name: str) -> tuple[int, int] | None:
+    """``(year, month)`` of a folder named for a month: ``September 2023``, ``2023 Sep``."""
+    m = _MONTH_YEAR.match(name) if _ANY_MONTH.search(name.lower()) else None
+    if not m:
+        return None
+    return int(m.group("y") or m.group("y2")), _MONTHS[(m.group("mon") or m.group("mon2")).lower()]
+
+
+def month_alone(name: str) -> int | None:
+    """The month of a folder named with its month's name only (``September``), in a year's folder."""
+    m = _MONTH_ALONE.match(name) if _ANY_MONTH.search(name.lower()) else None
+    return _MONTHS[m.group("mon").lower()] if m else None
 
 
 def unambiguous(text: str) -> Span | None:

@@ -2,13 +2,15 @@
 
 Read: ``YYYY/MM/DD`` and ``YYYY/MM`` trees at any depth, a folder named ``YYYY-MM-DD`` (any of ``-_.``
 or none as separator) with or without a name after it (``2016-08-14 Lakes``), ``YYYY-MM name`` (a
-month). A folder's date is where an event starts, not when each photo was taken: the policy treats it so.
+month), and months by their English names (``2023/September``, ``September 2023``, ``11 Sep 2023
+Trip``). A folder's date is where an event starts, not when each photo was taken: the policy treats it so.
 """
 
 from __future__ import annotations
 
 import re
 
+from autotag.dateparse.dayfirst import month_alone, month_year, spelled
 from autotag.dateparse.model import FoundDate, valid_day
 
 _YEAR = re.compile(r"(?:19|20)\d{2}")
@@ -34,6 +36,12 @@ def _one(parts: list[str], i: int) -> FoundDate | None:
     m = _FOLDER_MONTH.match(name)
     if m and 1 <= int(m.group(2)) <= 12:
         return FoundDate(f"{m.group(1)}-{m.group(2)}", "month", False, "folder", "folder")
+    named = spelled(name)  # "11 September 2023 Trip"
+    if named:
+        return FoundDate(f"{named[0]:04d}-{named[1]:02d}-{named[2]:02d}", "day", False, "folder", "folder")
+    ym = month_year(name)  # "September 2023"
+    if ym:
+        return FoundDate(f"{ym[0]:04d}-{ym[1]:02d}", "month", False, "folder", "folder")
     if i >= 2 and _YEAR.fullmatch(parts[i - 2]):
         day, month = _DAY.fullmatch(name), _MONTH.fullmatch(parts[i - 1])
         if day and month:
@@ -49,6 +57,9 @@ def _one(parts: list[str], i: int) -> FoundDate | None:
         month = _MONTH.fullmatch(name)
         if month and 1 <= int(month.group(1)) <= 12:
             return FoundDate(f"{parts[i - 1]}-{int(month.group(1)):02d}", "month", False, "folder", "folder")
+        number = month_alone(name)  # /2023/September/
+        if number:
+            return FoundDate(f"{parts[i - 1]}-{number:02d}", "month", False, "folder", "folder")
     return None
 
 
@@ -59,7 +70,8 @@ def dated_folder(path: str) -> tuple[FoundDate, str] | None:
     for i in range(len(parts) - 1, -1, -1):
         found = _one(parts, i)
         if found is not None:
-            tree = not _FOLDER_DAY.search(parts[i]) and not _FOLDER_MONTH.match(parts[i])
+            name = parts[i]
+            tree = not (_FOLDER_DAY.search(name) or _FOLDER_MONTH.match(name) or spelled(name) or month_year(name))
             depth = 3 if tree and found.precision == "day" else 2 if tree else 1
             return found, "/".join(parts[max(0, i + 1 - depth) : i + 1])
     return None

@@ -789,4 +789,47 @@ CASES: tuple[Case, ...] = (
      "French conflicted copy (Dropbox)"),
     ("none", "photo (In Konflikt stehende Kopie von Jan 2023-09-12).jpg", None,
      "German conflicted copy (Dropbox)"),
+    # --- month names in folders, camera counters, more apps ---
+    # camera
+    ("camera", "20170801_234906_HoloLens.jpg", "2017-08-01 23:49:06", "HoloLens (FixMediaDate)"),
+    ("camera", "20220810231507-00-07.jpg", "2022-08-10 23:15:07",
+     "14 digits and counters (Aarhus camera)"),
+    # windows_phone
+    ("windows_phone", "WP_20101011_195409.jpg", "2010-10-11 19:54:09",
+     "Windows Phone 7 (compact time) (FixMediaDate)"),
+    ("windows_phone", "WP_20121123_210510Z.mp4", "2012-11-23 21:05:10Z",
+     "Windows Phone video in UTC (FixMediaDate)"),
+    # unix
+    ("unix", "1694427330.123.jpg", "2023-09-11 10:15:30Z", "seconds with a fraction (unix)"),
+    # iso
+    ("iso", "Snapchat-2023-09-11-10-15-30.jpg", "2023-09-11 10:15:30",
+     "a dated Snapchat save (Snapchat)"),
+    ("iso", "2023-09-11 10.15.30 1.jpg", "2023-09-11 10:15:30", "a space and a counter (Dropbox)"),
+    ("iso", "MTGA 17_10_2021 1_03_00 PM.png", "2021-10-17 13:03:00",
+     "game capture: day first (17 is no month), 12-hour (image-renamer-js)"),
+    # folder
+    ("folder", "/Photos/2023/September/IMG_1234.jpg", "2023-09",
+     "a month's name in a year's folder (month names)"),
+    ("folder", "/Photos/September 2023/IMG_1234.jpg", "2023-09", "month and year (month names)"),
+    ("folder", "/Photos/2023 September/IMG_1234.jpg", "2023-09", "year and month (month names)"),
+    ("folder", "/Photos/11 September 2023 Trip/IMG_1234.jpg", "2023-09-11",
+     "a day with the month's name (month names)"),
+    ("folder", "/Photos/2023/09 - September/IMG_1234.jpg", "2023-09",
+     "number and name (month names)"),
+    # none
+    ("none", "/Photos/2023/Marathon/IMG_1234.jpg", None, "\"Mar\" inside a word (month names)"),
+    ("none", "/Photos/2023/Augsburg/IMG_1234.jpg", None, "\"Aug\" inside a word (month names)"),
+    ("none", "/Takeout/Google Photos/Photos from 2023/IMG_1234.jpg", None,
+     "a year alone (GPTH reads 1 January) (Google Takeout)"),
+    ("none", "/DCIM/100CANON/IMG_0001.JPG", None, "a camera's folder counter (camera folders)"),
+    ("none", "/DCIM/100_0911/IMG_0001.JPG", None,
+     "a counter and a month-day without a year (camera folders)"),
+    ("none", "GPFR0001.JPG", None, "GoPro Fusion counter (GoPro)"),
+    ("none", "GP010001.MP4", None, "GoPro chapter (GoPro)"),
+    ("none", "PA010001.ORF", None, "Olympus: month and day without a year (Olympus)"),
+    ("none", "DSCF0001.RAF", None, "Fujifilm counter (Fujifilm)"),
+    ("none", "1694427330123456.jpg", None, "16 digits (microseconds?): not read (unix)"),
+    ("none", "IMG_230911_101530.jpg", None, "two-digit year (two-digit year)"),
+    ("none", "MTGA 2_10_2021 11_03_00 pm.png", None,
+     "one-digit day: which is the month? (image-renamer-js)"),
 )
