@@ -16,6 +16,7 @@ tool gives a conflicting copy (``.sync-conflict-20230912-101530-ABCDEF1``), and 
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
@@ -31,6 +32,8 @@ _HEXISH = re.compile(r"[0-9a-f]{16}|[0-9a-f]{8}-[0-9a-f]{4}-", re.I)
 # every matcher needs a year 19xx/20xx, ten digits or Nextcloud's "21-05-07 10-11-12": a quick test first
 _ANY_DATE = re.compile(r"(?:19|20)\d\d|\d{10}|\d\d-\d\d-\d\d \d")
 _SPACES = re.compile(r"[\u00a0\u2000-\u200b\u202f\u205f\u3000]")
+# invisible marks some systems put into names (macOS's left-to-right mark before AM/PM, a BOM)
+_INVISIBLE = re.compile(r"[\u200c-\u200f\u2066-\u2069\ufeff]")
 
 _PIXEL = re.compile(r"(?<![0-9a-z])pxl_(\d{4})(\d{2})(\d{2})_(\d{2})(\d{2})(\d{2})(?:\d{3})?(?!\d)", re.I)
 # Pixel and Google Camera bursts: 00000IMG_00000_BURST20180703150540495_COVER.jpg
@@ -331,7 +334,9 @@ _MATCHERS: tuple[Callable[[str], FoundDate | None], ...] = (
 
 def stem_of(name: str) -> str:
     """The name without its extension (``.jpg``), Android's trash prefix and a sync tool's conflict mark."""
-    name = _TRASHED.sub("", _SPACES.sub(" ", name.strip()))
+    if not name.isascii():  # one form for accents (a name copied off HFS+ is decomposed) and spaces
+        name = _SPACES.sub(" ", _INVISIBLE.sub("", unicodedata.normalize("NFC", name)))
+    name = _TRASHED.sub("", name.strip())
     dot = name.rfind(".")
     stem = name[:dot] if dot > 0 and len(name) - dot <= 6 else name
     return _CONFLICT.sub("", stem) if "onfli" in stem.lower() else stem

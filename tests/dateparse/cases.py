@@ -832,4 +832,9 @@ CASES: tuple[Case, ...] = (
     ("none", "IMG_230911_101530.jpg", None, "two-digit year (two-digit year)"),
     ("none", "MTGA 2_10_2021 11_03_00 pm.png", None,
      "one-digit day: which is the month? (image-renamer-js)"),
+    # --- invisible marks and decomposed accents (written as escapes) ---
+    ("screenshot", "Capture d\u2019e\u0301cran 2021-06-11 a\u0300 09.45.12.png", "2021-06-11 09:45:12",
+     "decomposed accents, a name copied off HFS+ (macOS)"),
+    ("screenshot", "Screenshot 2025-11-09 at 2.40.52\u200e\u202fPM.png", "2025-11-09 14:40:52",
+     "a left-to-right mark before PM (macOS)"),
 )
