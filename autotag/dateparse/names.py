@@ -3,9 +3,10 @@
 Every matcher is case-insensitive, finds its date anywhere in the name and wants a non-digit (or the
 end) on both sides, so no date is read from the middle of a longer number. Each field is range-checked;
 fractional seconds are dropped; ``AM``/``PM`` (or Korean's and Chinese's words for them) turns a
-12-hour clock into 24 hours. Two-digit years are read only in the one format known to use them
-(Nextcloud's ``21-05-07 10-11-12 1234.jpg``); day-first only where the format says so (Telegram's chat
-export) or the numbers do (``autotag.dateparse.dayfirst``).
+12-hour clock into 24 hours. Two-digit years are read only in the formats known to use them
+(Nextcloud's ``21-05-07 10-11-12 1234.jpg``, PicsArt's ``Picsart_23-09-11_10-15-30-123.jpg``);
+day-first only where the format says so (Telegram's chat export) or the numbers do
+(``autotag.dateparse.dayfirst``).
 
 Deliberately not read: day-month orders two readings fit (``07-05-2021``: which is the month?), years
 without a day, counters (``DSC01234``), 16-digit runs (a console's ``2023040110153000-<hash>``: a stamp
@@ -29,8 +30,9 @@ _TRASHED = re.compile(r"^\.(?:trashed|pending)-\d+-", re.I)
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.I)
 _HEX = re.compile(r"(?<![0-9a-f])[0-9a-f]{16,}(?![0-9a-f])", re.I)
 _HEXISH = re.compile(r"[0-9a-f]{16}|[0-9a-f]{8}-[0-9a-f]{4}-", re.I)
-# every matcher needs a year 19xx/20xx, ten digits or Nextcloud's "21-05-07 10-11-12": a quick test first
-_ANY_DATE = re.compile(r"(?:19|20)\d\d|\d{10}|\d\d-\d\d-\d\d \d")
+# every matcher needs a year 19xx/20xx, ten digits, Nextcloud's "21-05-07 10-11-12" or PicsArt's
+# "23-09-11_10": a quick test first
+_ANY_DATE = re.compile(r"(?:19|20)\d\d|\d{10}|\d\d-\d\d-\d\d[ _]\d")
 _SPACES = re.compile(r"[\u00a0\u2000-\u200b\u202f\u205f\u3000]")
 # invisible marks some systems put into names (macOS's left-to-right mark before AM/PM, a BOM)
 _INVISIBLE = re.compile(r"[\u200c-\u200f\u2066-\u2069\ufeff]")
@@ -48,6 +50,12 @@ _TELEGRAM_EXPORT = re.compile(
     r"_\d+@(\d{2})-(\d{2})-(\d{4})_(\d{2})-(\d{2})-(\d{2})(?!\d)",
     re.I,
 )
+# PicsArt since 2021: Picsart_23-09-11_10-15-30-123.jpg, the one other format with a two-digit year (first)
+_PICSART = re.compile(
+    r"(?<![0-9a-z])picsart_(\d{2})-(\d{2})-(\d{2})_(\d{2})-(\d{2})-(\d{2})(?:-\d{1,3})?(?![\d-])", re.I
+)
+# every field apart, even the date's: "IMG 2001 02 03 04 05 06.jpg" (read only with its time)
+_SPACED = re.compile(r"(?<![\d.:-])((?:19|20)\d{2}) (\d{2}) (\d{2}) (\d{2}) (\d{2}) (\d{2})(?![\d.:-])")
 # dashcams and action cameras (Viofo, SJCAM): 2023_0911_101530_001.MOV
 _DASHCAM = re.compile(r"(?<![0-9a-z])((?:19|20)\d{2})_(\d{2})(\d{2})_(\d{2})(\d{2})(\d{2})(?!\d)", re.I)
 
@@ -225,6 +233,27 @@ def _telegram_export(text: str) -> FoundDate | None:
     return None
 
 
+def _picsart(text: str) -> FoundDate | None:
+    m = _PICSART.search(text)
+    if m:
+        yy, mo, d, hh, mi, ss = _ints(m, 1, 2, 3, 4, 5, 6)
+        t = clock(hh, mi, ss, None)
+        if valid_day(2000 + yy, mo, d) and t:
+            return FoundDate(wall(2000 + yy, mo, d, *t), "time", False, "app_export")
+    return None
+
+
+def _spaced(text: str) -> FoundDate | None:
+    m = _SPACED.search(text)
+    if m:
+        y, mo, d, hh, mi, ss = _ints(m, 1, 2, 3, 4, 5, 6)
+        t = clock(hh, mi, ss, None)
+        if valid_day(y, mo, d) and t:
+            family = _family(text, m.start(), m.end(), has_time=True, compact=False)
+            return FoundDate(wall(y, mo, d, *t), "time", False, family)
+    return None
+
+
 def _dashcam(text: str) -> FoundDate | None:
     m = _DASHCAM.search(text)
     if m:
@@ -327,8 +356,8 @@ def _unambiguous(text: str) -> FoundDate | None:
 
 
 _MATCHERS: tuple[Callable[[str], FoundDate | None], ...] = (
-    _pixel, _burst, _whatsapp, _windows_phone, _nextcloud, _telegram_export, _dashcam, _datetime, _day,
-    _unix, _spelled, _unambiguous,
+    _pixel, _burst, _whatsapp, _windows_phone, _nextcloud, _telegram_export, _picsart, _dashcam, _datetime,
+    _spaced, _day, _unix, _spelled, _unambiguous,
 )
 
 

@@ -837,4 +837,31 @@ CASES: tuple[Case, ...] = (
      "decomposed accents, a name copied off HFS+ (macOS)"),
     ("screenshot", "Screenshot 2025-11-09 at 2.40.52\u200e\u202fPM.png", "2025-11-09 14:40:52",
      "a left-to-right mark before PM (macOS)"),
+    # --- more apps and devices: PicsArt, Kindle, security cameras, consoles, scanners ---
+    # camera
+    ("camera", "IMG 2001 02 03 04 05 06.jpg", "2001-02-03 04:05:06",
+     "every field apart (normalize-file-names)"),
+    # screenshot
+    ("screenshot", "screenshot_2023_09_11T10_15_30+0000.png", "2023-09-11 10:15:30Z",
+     "Kindle: underscores, T and an offset (Kindle)"),
+    ("screenshot", "screenshot_2013_04_05T10_15_30-0700.png", "2013-04-05 17:15:30Z",
+     "Kindle: a negative offset after T (Kindle)"),
+    # app_export
+    ("app_export", "Picsart_23-09-11_10-15-30-123.jpg", "2023-09-11 10:15:30",
+     "PicsArt since 2021: two-digit year first (PicsArt)"),
+    # iso
+    ("iso", "ch01_20230911101530.mp4", "2023-09-11 10:15:30",
+     "security camera channel (Hikvision)"),
+    ("iso", "Front_00_20230911101530.jpg", "2023-09-11 10:15:30", "security camera name (Reolink)"),
+    ("iso", "bandicam 2023-09-11 10-15-30-123.mp4", "2023-09-11 10:15:30",
+     "screen recorder (Bandicam)"),
+    ("iso", "Game Name_20230911101530.jpg", "2023-09-11 10:15:30", "console capture (PlayStation)"),
+    # date_only
+    ("date_only", "2023-09-11_3f2a6c1e-1234-4c1e-9d2e-1a2b3c4d5e6f-main.jpg", "2023-09-11",
+     "memories export: day and a UUID (Snapchat)"),
+    # none
+    ("none", "Picsart_23-02-29_10-15-30-123.jpg", None, "2023 has no 29 February (PicsArt)"),
+    ("none", "img20230911_10153075.jpg", None,
+     "eight digits after the day: not a time we know (Epson Scan)"),
+    ("none", "Trip 2019 12 24.jpg", None, "a spaced day without a time: not read (spaced)"),
 )
