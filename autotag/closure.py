@@ -3,7 +3,7 @@
 One feature's change can call for another's: a folder album puts an asset into a date album, which
 classifies it, which lets its duplicates follow it into that album, which may put them far from the
 album's date. The ``plan`` view sees one step. ``materialize_plan`` applies the plan's *structural*
-rows (album additions, non-marker tags: what rules and features read) to the mirror inside the
+rows (album additions and removals, non-marker tags: what rules and features read) to the mirror inside the
 classify transaction, asks ``plan`` again, and repeats until no new structural row appears. The final
 plan is every structural row found on the way plus the marker rows of the last round: markers are
 never applied, so they are always judged against the server's real marker state and the state the
@@ -26,8 +26,12 @@ from immich_mirror.errors import ImmichMirrorError
 PLAN_TABLE = "temp.plan_now"
 MAX_ROUNDS = 6
 _TOUCHED = ("albums", "album_assets", "tags", "asset_tags")
-# Rows the rehearsal applies; everything else in the plan is judged once, in the last round.
-_STRUCTURAL = "(kind = 'album_add' OR (kind = 'tag_add' AND target NOT IN (SELECT value FROM temp.closure_markers)))"
+# Rows the rehearsal applies; everything else in the plan is judged once, in the last round. (Removals
+# from albums are smart albums': a rule that counts the album must see the member gone.)
+_STRUCTURAL = (
+    "(kind IN ('album_add', 'album_remove') "
+    "OR (kind = 'tag_add' AND target NOT IN (SELECT value FROM temp.closure_markers)))"
+)
 _VIRTUAL_PREFIX = "name:"
 
 
@@ -67,7 +71,7 @@ def materialize_plan(
     conn.exec_driver_sql("CREATE INDEX temp.ix_closure_struct ON closure_struct(idem_key)")
     conn.exec_driver_sql("CREATE TEMP TABLE closure_new AS SELECT * FROM temp.closure_struct")
     for table, columns in (("albums", "id"), ("tags", "id"), ("album_assets", "album_id, asset_id"),
-                           ("asset_tags", "asset_id, tag_id")):
+                           ("asset_tags", "asset_id, tag_id"), ("album_removed", "album_id, asset_id")):
         conn.exec_driver_sql(f"CREATE TEMP TABLE closure_{table} ({columns}, PRIMARY KEY ({columns}))")
     rounds = 1
     try:
@@ -138,6 +142,15 @@ def _rehearse(conn: Connection) -> None:
         "SELECT album_id, asset_id FROM temp.closure_album_assets"
     )
     conn.exec_driver_sql(
+        "INSERT OR IGNORE INTO temp.closure_album_removed(album_id, asset_id) "
+        "SELECT n.target, n.asset_id FROM temp.closure_new AS n WHERE n.kind = 'album_remove' AND EXISTS "
+        "(SELECT 1 FROM album_assets AS aa WHERE aa.album_id = n.target AND aa.asset_id = n.asset_id)"
+    )
+    conn.exec_driver_sql(
+        "DELETE FROM album_assets WHERE (album_id, asset_id) IN "
+        "(SELECT album_id, asset_id FROM temp.closure_album_removed)"
+    )
+    conn.exec_driver_sql(
         "INSERT OR IGNORE INTO temp.closure_asset_tags(asset_id, tag_id) "
         "SELECT n.asset_id, t.id FROM temp.closure_new AS n JOIN tags AS t ON t.value = n.target "
         "WHERE n.kind = 'tag_add' AND NOT EXISTS "
@@ -160,6 +173,10 @@ def _take_back(conn: Connection) -> None:
     )
     conn.exec_driver_sql("DELETE FROM albums WHERE id IN (SELECT id FROM temp.closure_albums)")
     conn.exec_driver_sql("DELETE FROM tags WHERE id IN (SELECT id FROM temp.closure_tags)")
+    conn.exec_driver_sql(
+        "INSERT OR IGNORE INTO album_assets(album_id, asset_id) "
+        "SELECT album_id, asset_id FROM temp.closure_album_removed"
+    )
 
 
 def _counts(conn: Connection) -> tuple[int, ...]:
@@ -172,7 +189,7 @@ def _index(conn: Connection) -> None:
 
 def _drop(conn: Connection, *, keep_plan: bool = False) -> None:
     names = ["closure_markers", "closure_struct", "closure_new", "plan_round", "closure_albums", "closure_tags",
-             "closure_album_assets", "closure_asset_tags"]
+             "closure_album_assets", "closure_asset_tags", "closure_album_removed"]
     if not keep_plan:
         names.append("plan_now")
     for name in names:

@@ -269,3 +269,22 @@ def test_config_errors_between_entries_and_features(tmp_path: Path, library: Fak
             ops.classify(s, dry_run=True)
     finally:
         s.close()
+
+
+def test_a_removal_that_unclassifies_is_marked_in_the_same_run(tmp_path: Path, library: FakeLibrary) -> None:
+    """A compilation counting the smart album: a member the rule drops is unclassified at once (the plan's
+    rehearsal applies the removal), so the run after plans nothing."""
+    ids = _ids(library)
+    cfg = {**SMART, "rules": [{"name": "meme", "tags": ["autotag_input_meme"]},
+                              {"name": "pets_best", "album_name_regex": "^Pets$", "exclusive": False}]}
+    s = fake_session(library, tmp_path / "m.db", "3.1.0", parse_config(cfg))
+    try:
+        ops.run(s)
+        assert ids["cat"] not in tagged(library, UNKNOWN)  # classified through its smart album
+        library.untag_assets([_tag_id(library, "pets/cat")], [ids["cat"]])
+        result = ops.run(s)
+        assert result.by_kind == {"album_remove": 1, "tag_add": 1}
+        assert ids["cat"] in tagged(library, UNKNOWN) and album(library, "Pets") == set()
+        assert ops.classify(s, dry_run=True).summary.changes == 0
+    finally:
+        s.close()
