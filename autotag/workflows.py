@@ -132,6 +132,10 @@ def _other_notes(cfg: AutotagConfig) -> list[NotExpressible]:
     if cfg.dates.enabled:
         notes.append(NotExpressible("dates", (
             "date repair writes dateTimeOriginal; the core plugin has no action that changes dates")))
+    for i, smart in enumerate(cfg.smart_albums):
+        notes.append(NotExpressible(f"smart_albums[{i}] ({smart.album})", (
+            "a smart album also removes photos that stop matching and reads tags, people and albums an "
+            "upload does not have when AssetCreate fires; the core plugin only adds, with a file filter")))
     if cfg.album_dates.enabled:
         notes.append(NotExpressible("album_dates", (
             "compares an asset's date with the albums it is in; a new upload is in no album and the core "

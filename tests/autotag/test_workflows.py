@@ -176,3 +176,11 @@ def test_cli_out_file(isolated: Path, capsys: pytest.CaptureFixture[str]) -> Non
     [wf] = json.loads(target.read_text())
     check_create_dto(wf)
     assert f"wrote 1 workflow(s) to {target}" in err
+
+
+def test_smart_albums_are_listed_not_exported() -> None:
+    c = cfg(smart_albums=[{"album": "Family", "people": ["Alice"]}])
+    export = export_workflows(c)
+    assert export.workflows == []
+    reasons = {n.where: n.reason for n in export.not_expressible}
+    assert "also removes photos" in reasons["smart_albums[0] (Family)"]
