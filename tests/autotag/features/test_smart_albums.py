@@ -288,3 +288,35 @@ def test_a_removal_that_unclassifies_is_marked_in_the_same_run(tmp_path: Path, l
         assert ops.classify(s, dry_run=True).summary.changes == 0
     finally:
         s.close()
+
+
+def test_the_review_page_shows_the_smart_albums_changes_and_a_rejection_holds(
+    tmp_path: Path, library: FakeLibrary
+) -> None:
+    from tests.autotag.web.test_review_api import Page
+
+    ids = _ids(library)
+    s = fake_session(library, tmp_path / "m.db", "3.1.0", parse_config(SMART))
+    try:
+        ops.run(s)
+        pets = _album_id(library, "Pets")
+        library.add_to_album(pets, [ids["other"]])
+        library.tag_assets([_tag_id(library, "pets/dog")], [ids["dog"]])
+        ops.sync(s)
+        page = Page(s, library, tmp_path)
+        plan = page.get("/api/plan")
+        albums = next(f for f in plan["features"] if f["feature"] == "albums")
+        names = {g["name"]: g for g in albums["groups"]}
+        assert set(names) == {'add to album "Pets"', 'remove from album "Pets"'}
+        removal = names['remove from album "Pets"']
+        items = page.get(f"/api/group/{removal['id']}", size=50)["items"]
+        assert [(i["asset_id"], i["reason"]) for i in items] == [
+            (ids["other"], "smart album rule no longer matches (the rule decides what a smart album holds)")]
+        page.post("/api/decide", {"decision": "rejected", "groups": [removal["id"]],
+                                  "fingerprint": plan["fingerprint"]})
+        ops.run(s)
+        assert album(library, "Pets") == {ids["cat"], ids["dog"], ids["other"]}  # the user's choice holds
+        again = ops.classify(s, dry_run=True)
+        assert again.summary.changes == 0 and again.held_back == 1
+    finally:
+        s.close()
