@@ -124,6 +124,12 @@ CASES = [
          {},
          tag_link("autotag_output_unknown"), "tag_add", lambda _l: "autotag_output_unknown",
          'markers.unclassified targets excluded tag "autotag_output_unknown": skipped'),
+    Case("smart_albums, excluded tag (its assets are out)",
+         {"smart_albums": [{"album": "Sandy", "tags": "places/beach"}]},
+         tag_link("places/beach"), "album_add", lambda _l: "name:Sandy", None),
+    Case("smart_albums, excluded album (its assets are out)",
+         {"smart_albums": [{"album": "Everything", "album_name_regex": f"^{BEACH}$"}]},
+         album_link, "album_add", lambda _l: "name:Everything", None),
 ]
 
 
