@@ -293,6 +293,10 @@ def check_rules(cfg: AutotagConfig) -> None:
         albums[smart.album] = position
         # Markers are written after the plan is made: a smart album of them would always be a run behind.
         _check_criteria(label, smart, markers)
+        for pattern in smart.album_name_regex:
+            if re.search(pattern, smart.album):
+                raise RuleError(f"{label}: album_name_regex: {pattern!r} matches the smart album itself, so "
+                                "whatever is in it would stay; narrow the regex or rename the album")
 
 
 def _check_criteria(label: str, rule: RuleCriteria, markers: set[str]) -> None:

@@ -246,6 +246,8 @@ def test_excluded_album_and_assets(tmp_path: Path, library: FakeLibrary) -> None
         ({"album": "A", "tags": [UNKNOWN]}, f"smart_albums[0] (A): tags: '{UNKNOWN}' would match the marker tag "
                                             f"'{UNKNOWN}'"),
         ({"album": "A", "album_name_regex": "("}, "smart_albums[0] (A): invalid regex '('"),
+        ({"album": "Best of trips", "album_name_regex": "^Best of "},
+         "smart_albums[0] (Best of trips): album_name_regex: '^Best of ' matches the smart album itself"),
     ],
 )
 def test_config_errors_name_the_smart_album(entry: dict[str, Any], message: str) -> None:
