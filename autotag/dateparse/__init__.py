@@ -11,7 +11,7 @@ from autotag.dateparse.model import FoundDate
 from autotag.dateparse.names import parse_name
 
 # Bumped whenever the parser reads a name differently: the mirror's stored candidates are then re-read.
-PARSER_VERSION = "4"
+PARSER_VERSION = "5"
 
 # The families, in the order a dry run lists them (docs/rules.md has an example of each).
 FAMILIES = (

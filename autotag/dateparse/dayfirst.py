@@ -40,6 +40,7 @@ _MONTH_YEAR = re.compile(
     + r")(?![0-9a-z])(?:[ _.-]+[^\d].*)?$",
     re.I,
 )
+_MONTH_DAY = re.compile(r"^" + _MON + r"[ _.-]?(?P<d>\d{1,2})" + _NTH + r"(?:[ _.-]+[^\d].*)?$", re.I)
 # a month's name alone, with a name or a number before it: "September", "09 September", "Sep - trip"
 _MONTH_ALONE = re.compile(r"^(?:\d{1,2}[ _.-]+)?" + _MON + r"(?:[ _.-]+[^\d].*)?$", re.I)
 # two numbers and a year: which one is the month is decided by the numbers themselves
@@ -66,6 +67,12 @@ def month_year(name: str) -> tuple[int, int] | None:
     if not m:
         return None
     return int(m.group("y") or m.group("y2")), _MONTHS[(m.group("mon") or m.group("mon2")).lower()]
+
+
+def month_day(name: str) -> tuple[int, int] | None:
+    """``(month, day)`` of a folder named ``September-11`` or ``Sep 11`` (Immich's ``{{MMMM}}-{{dd}}``)."""
+    m = _MONTH_DAY.match(name) if _ANY_MONTH.search(name.lower()) else None
+    return (_MONTHS[m.group("mon").lower()], int(m.group("d"))) if m else None
 
 
 def month_alone(name: str) -> int | None:
