@@ -18,6 +18,9 @@ import re
 from autotag.dateparse.model import valid_day
 
 Span = tuple[int, int, int, int, int]
+# ASCII case-insensitivity: under Unicode rules a dotless i (U+0131) matches "i" and a long s (U+017F)
+# matches "s", giving names _MONTHS lacks
+_FLAGS = re.I | re.A
 
 _MONTHS = {
     "january": 1, "february": 2, "march": 3, "april": 4, "may": 5, "june": 6, "july": 7, "august": 8,
@@ -29,20 +32,20 @@ _MON = "(?P<mon>" + "|".join(sorted(_MONTHS, key=len, reverse=True)) + r")(?![a-
 _YEAR = r"(?P<y>(?:19|20)\d{2})(?!\d)"
 _NTH = r"(?:st|nd|rd|th)?"
 _SPELLED = (
-    re.compile(r"(?<![0-9a-z])(?P<d>\d{1,2})" + _NTH + r"[ _.-]?" + _MON + r"[ _.,-]+" + _YEAR, re.I),
-    re.compile(r"(?<![0-9a-z])" + _MON + r"[ _.-]?(?P<d>\d{1,2})" + _NTH + r"(?:,\s*|[ _.-]+)" + _YEAR, re.I),
-    re.compile(r"(?<!\d)(?P<y>(?:19|20)\d{2})[ _.-]?" + _MON + r"[ _.-]?(?P<d>\d{1,2})(?![0-9a-z])", re.I),
+    re.compile(r"(?<![0-9a-z])(?P<d>\d{1,2})" + _NTH + r"[ _.-]?" + _MON + r"[ _.,-]+" + _YEAR, _FLAGS),
+    re.compile(r"(?<![0-9a-z])" + _MON + r"[ _.-]?(?P<d>\d{1,2})" + _NTH + r"(?:,\s*|[ _.-]+)" + _YEAR, _FLAGS),
+    re.compile(r"(?<!\d)(?P<y>(?:19|20)\d{2})[ _.-]?" + _MON + r"[ _.-]?(?P<d>\d{1,2})(?![0-9a-z])", _FLAGS),
 )
 _ANY_MONTH = re.compile("jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec")
 # a folder named for a month: "September 2023", "2023 September", "Sep-2023", with a name after it
 _MONTH_YEAR = re.compile(
     r"^(?:" + _MON + r"[ _.,-]+(?P<y>(?:19|20)\d{2})|(?P<y2>(?:19|20)\d{2})[ _.-]+" + _MON.replace("mon>", "mon2>")
     + r")(?![0-9a-z])(?:[ _.-]+[^\d].*)?$",
-    re.I,
+    _FLAGS,
 )
-_MONTH_DAY = re.compile(r"^" + _MON + r"[ _.-]?(?P<d>\d{1,2})" + _NTH + r"(?:[ _.-]+[^\d].*)?$", re.I)
+_MONTH_DAY = re.compile(r"^" + _MON + r"[ _.-]?(?P<d>\d{1,2})" + _NTH + r"(?:[ _.-]+[^\d].*)?$", _FLAGS)
 # a month's name alone, with a name or a number before it: "September", "09 September", "Sep - trip"
-_MONTH_ALONE = re.compile(r"^(?:\d{1,2}[ _.-]+)?" + _MON + r"(?:[ _.-]+[^\d].*)?$", re.I)
+_MONTH_ALONE = re.compile(r"^(?:\d{1,2}[ _.-]+)?" + _MON + r"(?:[ _.-]+[^\d].*)?$", _FLAGS)
 # two numbers and a year: which one is the month is decided by the numbers themselves
 _NUMBERS = re.compile(r"(?<![\d.:,])(\d{2})([-_. ])(\d{2})\2((?:19|20)\d{2})(?!\d|[.:,]\d)")
 

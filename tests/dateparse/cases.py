@@ -897,4 +897,8 @@ CASES: tuple[Case, ...] = (
     ("none", "/library/admin/2023/Trip to Rome/IMG_1234.jpg", None,
      "{{y}}/{{album}}: a year alone (Immich storage template)"),
     ("none", "/library/admin/2023/13-45/IMG_1234.jpg", None, "month 13 (Immich storage template)"),
+    # --- look-alike letters (Unicode case rules match U+0131 to "i", U+017F to "s"; these once raised) ---
+    ("none", "Apr\u0131l 11, 2023.jpg", None, "a dotless i: no English month"),
+    ("none", "/2023/Apr\u0131l/IMG_1234.jpg", None, "a dotless i in a month folder"),
+    ("none", "11 \u017fept 2023.jpg", None, "a long s: no English month"),
 )
