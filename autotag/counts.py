@@ -5,7 +5,9 @@ The dry run counts the closed plan, ``run`` and ``report`` count the ``changes``
 (``kind``, ``target``, asset; a write the pusher had to re-apply is logged twice but is one change, as
 undo reverts it once), and beside that total, by kind, the creations: ``album_create``, one per album
 the pusher creates for ``name:<album>`` targets, and ``tag_create``, one per tag it creates (a new
-tag's missing parents too, as ``PUT /tags`` makes them; autotag.created_tags).
+tag's missing parents too, as ``PUT /tags`` makes them; autotag.created_tags). An undo counts the
+same way: its changes are the run's changes reverted, and the albums and tags it deletes (``album_delete``,
+``tag_delete``) are the run's creations, beside the total, never in it.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from sqlalchemy import Connection, text
 KINDS = ("tag_create", "tag_add", "tag_remove", "album_create", "album_add", "set_date", "album_remove",
          "album_delete", "tag_delete")
 CREATIONS = ("album_create", "tag_create")  # made by the pusher on the way, not plan rows of their own
+DELETIONS = ("album_delete", "tag_delete")  # undo of the creations: counted beside the total too
 NAME_PREFIX = "name:"  # an album_add target naming an album the pusher creates (autotag.features.album_create)
 
 # The change an undo item reverts (autotag.undo.INVERSE, and album_delete for album_create).
@@ -41,18 +44,19 @@ def ordered(counts: Mapping[str, int]) -> dict[str, int]:
 def total(counts: Mapping[str, int]) -> int:
     """The changes to assets: what the push applies and undo reverts; the albums and tags created on the
     way are counted by kind beside it (``autotag.runs`` lists them apart too)."""
-    return sum(int(n) for k, n in counts.items() if k not in CREATIONS)
+    return sum(int(n) for k, n in counts.items() if k not in CREATIONS and k not in DELETIONS)
 
 
 def _created(kinds: Mapping[str, int], verb: str = "creates") -> str:
     made = [f"{kinds[k]} {k.split('_')[0]}(s)" for k in ("album_create", "tag_create") if kinds.get(k)]
-    return f"; {verb} " + ", ".join(made) if made else ""
+    gone = [f"{kinds[k]} {k.split('_')[0]}(s)" for k in DELETIONS if kinds.get(k)]
+    return (f"; {verb} " + ", ".join(made) if made else "") + ("; deletes " + ", ".join(gone) if gone else "")
 
 
 def breakdown(counts: Mapping[str, int]) -> str:
     """``1908 (tag_add 1363, album_add 89, set_date 456); creates 80 album(s), 3 tag(s)``."""
     kinds = ordered(counts)
-    changed = {k: n for k, n in kinds.items() if k not in CREATIONS}
+    changed = {k: n for k, n in kinds.items() if k not in CREATIONS and k not in DELETIONS}
     detail = " (" + ", ".join(f"{k} {n}" for k, n in changed.items()) + ")" if changed else ""
     return f"{total(kinds)}{detail}{_created(kinds)}"
 
@@ -61,7 +65,7 @@ def describe(counts: Mapping[str, int], verb: str = "creates") -> str:
     """``1908 change(s) (tag_add 1363, album_add 89, set_date 456); creates 80 album(s), 3 tag(s)``
     (``verb``: what is done to the creations, e.g. undo's "deletes what it created:")."""
     kinds = ordered(counts)
-    changed = {k: n for k, n in kinds.items() if k not in CREATIONS}
+    changed = {k: n for k, n in kinds.items() if k not in CREATIONS and k not in DELETIONS}
     detail = " (" + ", ".join(f"{k} {n}" for k, n in changed.items()) + ")" if changed else ""
     return f"{total(kinds)} change(s){detail}{_created(kinds, verb)}"
 
@@ -108,4 +112,14 @@ def reverted_counts(kinds: Iterable[str]) -> dict[str, int]:
     for kind in kinds:
         original = REVERTS.get(kind, kind)
         counts[original] = counts.get(original, 0) + 1
+    return ordered(counts)
+
+
+def as_reverted(undo_counts: Mapping[str, int]) -> dict[str, int]:
+    """An undo run's own changes by kind (``run_counts``) counted by the change each reverts, so that
+    they read as the run's: ``tag_remove`` 3 -> ``tag_add`` 3, ``album_delete`` 2 -> ``album_create`` 2."""
+    counts: dict[str, int] = {}
+    for kind, n in undo_counts.items():
+        original = REVERTS.get(kind, kind)
+        counts[original] = counts.get(original, 0) + int(n)
     return ordered(counts)

@@ -24,6 +24,10 @@ def change_of(row: OutboxRow, note: str | None) -> dict[str, Any]:
         before, after = False, True
     elif row.kind in ("tag_remove", "album_remove"):
         before, after = True, False
+    elif row.kind in ("album_delete", "tag_delete"):
+        # Logged as applied (``after`` not null), like the creation it reverts: undo's run lists and
+        # counts show what it deleted, by name (``before``: {"name": ...} as undo queued it).
+        before, after = row.before or True, False
     else:
         before, after = row.before, row.payload
     return {

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from autotag.counts import reverted_counts, total
+from autotag.counts import total
 from immich_mirror.urls import web_link
 
 
@@ -63,14 +63,13 @@ def push_result(result: Any) -> dict[str, Any]:
 
 
 def undo(result: Any, *, applied: bool) -> dict[str, Any]:
-    by_kind = reverted_counts(it.kind for it in result.items)
     return {
         "undone_run": result.undone_run,
         "run_id": result.run_id,
         "applied": applied,
-        # Counted as the reverted run counts its changes (run --json, report): by the kind of change reverted.
-        "total": total(by_kind),
-        "by_kind": by_kind,
+        # Counted as the run lists, `run --json` and `report` count the run's (with --yes: what took effect)
+        "total": total(result.by_kind),
+        "by_kind": result.by_kind,
         "changes": [
             {"kind": it.kind, "target": it.target, "asset_id": it.asset_id, "payload": it.payload}
             for it in result.items

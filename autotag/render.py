@@ -125,6 +125,8 @@ def target_label(kind: str, target: str, name: str | None) -> str:
 
 def push_result(console: Console, r: Any) -> None:
     parts = [f"push: {r.sent} applied", f"{r.requests} write requests"]
+    if r.deleted:  # undo: the albums and tags its run created, counted apart as the run counted them
+        parts.insert(1, f"deleted {r.deleted} album(s) and tag(s) the run created")
     if r.failed:
         parts.append(f"{r.failed} failed (retried next push)")
     if r.dead:
@@ -168,7 +170,7 @@ def undo(console: Console, result: Any, *, applied: bool) -> None:
     verb = "reverted" if applied else "would revert"
     if not applied:
         runs(console, result.runs)
-    reverted = reverted_counts(it.kind for it in result.items)
+    reverted = getattr(result, "by_kind", None) or reverted_counts(it.kind for it in result.items)
     console.print(f"run {result.undone_run}: {verb} {describe(reverted, UNDO_CREATED)}")
     names = getattr(result, "names", {})
     for it in result.items[:20]:

@@ -15,12 +15,13 @@ from sqlalchemy import Connection, text
 
 from autotag.undo import undone_by
 
-CREATIONS = ("tag_create", "album_create")  # not changes to assets: listed apart, not counted
+# Not changes to assets: listed apart, not counted (autotag.counts): what a run created, what an undo deleted.
+CREATIONS = ("tag_create", "album_create", "album_delete", "tag_delete")
 
 
 @dataclass(frozen=True)
 class Effect:
-    kind: str  # tag_add, tag_remove, album_add, album_remove, set_date, album_create, tag_create
+    kind: str  # tag_add, tag_remove, album_add, album_remove, set_date; album/tag _create and _delete
     target: str  # a tag's value, an album's name (its id if the mirror no longer has it), "date"
     count: int
 
@@ -39,6 +40,10 @@ class Effect:
             return f'created album "{self.target}"'
         if self.kind == "tag_create":
             return f"created tag {self.target}"
+        if self.kind == "album_delete":
+            return f'deleted album "{self.target}"'
+        if self.kind == "tag_delete":
+            return f"deleted tag {self.target}"
         return f"{self.kind} {self.target} x{self.count}"
 
 
@@ -70,12 +75,13 @@ class RunInfo:
         effects = ", ".join(e.describe() for e in changed[:4])
         if len(changed) > 4:
             effects += f", ... ({len(changed) - 4} more)"
-        created = [e.describe() for e in self.effects if e.kind in CREATIONS]
-        if created:
-            # A first run with folder albums creates hundreds: name a few, count the rest (one line).
-            effects += "; " + ", ".join(created[:3])
-            if len(created) > 3:
-                effects += f", ... ({len(created) - 3} more created)"
+        for verb, kinds in (("created", ("album_create", "tag_create")), ("deleted", ("album_delete", "tag_delete"))):
+            apart = [e.describe() for e in self.effects if e.kind in kinds]
+            if apart:
+                # A first run with folder albums creates hundreds: name a few, count the rest (one line).
+                effects += "; " + ", ".join(apart[:3])
+                if len(apart) > 3:
+                    effects += f", ... ({len(apart) - 3} more {verb})"
         notes = []
         if self.status not in ("ok", "running"):
             notes.append(self.status)
@@ -116,11 +122,16 @@ def _effects(conn: Connection, run_ids: Sequence[int]) -> dict[int, list[Effect]
     marks = ", ".join(f":r{i}" for i in range(len(run_ids)))
     rows = conn.execute(
         text(
-            "SELECT c.run_id, c.kind, c.target, "
-            "coalesce(al.name, t.value, CASE WHEN c.kind = 'tag_create' THEN c.after END, "
+            # The name a creation logged (``after``), a deletion (``before``), else the mirror's, else the
+            # name the tool created the album with (it may be deleted since): never an id where a name exists.
+            "SELECT c.run_id, c.kind, c.target, coalesce("
+            "CASE WHEN c.kind IN ('tag_create', 'album_create') THEN c.after "
+            "WHEN c.kind IN ('tag_delete', 'album_delete') AND json_valid(c.before) "
+            "THEN json_extract(c.before, '$.name') END, al.name, ca.name, t.value, "
             "c.target) AS name, count(DISTINCT coalesce(c.asset_id, '')) AS n FROM changes c "
-            "LEFT JOIN albums al ON al.id = c.target AND c.kind IN ('album_add', 'album_remove', 'album_create') "
-            "LEFT JOIN tags t ON t.id = c.target AND c.kind = 'tag_create' "
+            "LEFT JOIN albums al ON al.id = c.target AND c.kind LIKE 'album%' "
+            "LEFT JOIN created_albums ca ON ca.album_id = c.target AND c.kind LIKE 'album%' "
+            "LEFT JOIN tags t ON t.id = c.target AND c.kind IN ('tag_create', 'tag_delete') "
             f"WHERE c.after IS NOT NULL AND c.run_id IN ({marks}) "
             "GROUP BY c.run_id, c.kind, c.target ORDER BY c.run_id, n DESC, c.kind, name"
         ),

@@ -19,7 +19,7 @@ from sqlalchemy import Connection, Engine, text
 from autotag import derived, proposals
 from autotag.closure import PLAN_TABLE, materialize_plan
 from autotag.config import AutotagConfig
-from autotag.counts import run_counts, total
+from autotag.counts import as_reverted, reverted_counts, run_counts, total
 from autotag.features import feature_problems
 from autotag.features.dates import date_change_groups
 from autotag.links import apply_scope
@@ -352,6 +352,9 @@ class UndoResult:
     run_id: int | None = None  # the undo's own run (None: only shown)
     runs: list[RunInfo] = field(default_factory=list)  # shown without --yes: what else could be undone
     names: dict[str, str] = field(default_factory=dict)  # album id -> name, for what a person reads
+    # What it reverts (or reverted, as logged), counted as the reverted run counts its changes: the same
+    # total and kinds as the run list shows for that run, the albums and tags it deletes beside them.
+    by_kind: dict[str, int] = field(default_factory=dict)
 
 
 def _album_names(conn: Connection, items: list[Any]) -> dict[str, str]:
@@ -378,11 +381,13 @@ def undo(session: Session, *, run_id: int | None, apply: bool) -> UndoResult:
             raise ImmichMirrorError(why_nothing(conn, target))
         names = _album_names(conn, items)
         if not apply:
-            return UndoResult(target, items, None, runs=recent_runs(conn, limit=RUNS_SHOWN), names=names)
+            return UndoResult(target, items, None, runs=recent_runs(conn, limit=RUNS_SHOWN), names=names,
+                              by_kind=reverted_counts(it.kind for it in items))
     with engine.begin() as conn:
         new_run = start_run(conn, "undo", undo_of=target)
         enqueue_undo(conn, new_run, target, items)
     result = push(session, command="undo", run_id=new_run, only_run=new_run)
     with engine.begin() as conn:
         finish_run(conn, new_run, "interrupted" if result.interrupted else "ok", result.as_dict())
-    return UndoResult(target, items, result, new_run, names=names)
+        done = as_reverted(run_counts(conn, new_run))  # what took effect, as the run lists count it
+    return UndoResult(target, items, result, new_run, names=names, by_kind=done)

@@ -162,9 +162,9 @@ def undo_items(conn: Connection, run_id: int) -> list[UndoItem]:
         if kind in INVERSE:
             items.append(UndoItem(INVERSE[kind], target, asset_id, None, None))
         elif kind == "album_create":  # deleted only if created_albums lists it (the pusher checks)
-            items.append(UndoItem("album_delete", target, None, None, None))
+            items.append(UndoItem("album_delete", target, None, None, {"name": after}))
         elif kind == "tag_create":  # deleted only if created_tags lists it and it is unused (the pusher checks)
-            items.append(UndoItem("tag_delete", target, None, None, None))
+            items.append(UndoItem("tag_delete", target, None, None, {"name": after}))
         elif kind == "set_date":
             old = json.loads(before) if before else None
             if isinstance(old, dict) and old.get("dateTimeOriginal"):

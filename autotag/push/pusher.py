@@ -174,7 +174,13 @@ class Pusher:
         done, failed = delete_created_albums(self.client, self.engine, rows)
         for bad, exc in failed:
             self._failed(bad, exc, dead=True)
-        self._done(done)
+        self._deleted(done)
+
+    def _deleted(self, rows: list[OutboxRow]) -> None:
+        """Confirmed deletions of what the tool created: logged like any change, counted apart from them."""
+        self._done(rows)
+        self.result.sent -= len(rows)
+        self.result.deleted += len(rows)
 
     def _delete_created_tags(self, rows: list[OutboxRow]) -> None:
         """After undo's removals were verified: a tag deleted while still in a sidecar comes back."""
@@ -182,7 +188,7 @@ class Pusher:
         done, failed = delete_created_tags(self.client, self.engine, rows)
         for bad, exc in failed:
             self._failed(bad, exc, dead=True)
-        self._done(done)
+        self._deleted(done)
 
     # ------------------------------------------------------------------ dates
     def _apply_dates(self, rows: list[OutboxRow]) -> None:
@@ -290,8 +296,9 @@ class Pusher:
         albums = [r for r in rows if r.kind in ALBUM_KINDS]
         dates = [r for r in rows if r.kind in DATE_KINDS]
         self._ensure_tags({r.target for r in adds})
-        # The push stage counts the waves' rows; the few tag deletions of an undo come after verify.
-        self._total = len([r for r in rows if r.kind != TAG_DELETE])
+        # The push stage counts the changes, as the run lists do: not an undo's deletions of the albums and
+        # tags its run created (the tags' come after verify anyway).
+        self._total = len([r for r in rows if r.kind not in (TAG_DELETE, ALBUM_DELETE)])
         self._in_waves = True
         self._tick()  # announced before the first request, which may take a while on a big library
         if albums:

@@ -25,6 +25,9 @@ class PushResult:
     writes_lost: int = 0
     writes_reapplied: int = 0
     still_lost: int = 0
+    # Albums and tags an undo deleted (the tool's own creations): apart from ``sent``, as runs count what
+    # they create apart from their changes (autotag.counts)
+    deleted: int = 0
     calls: list[str] = field(default_factory=list)  # dry run: what would be sent
     interrupted: bool = False
 
