@@ -18,7 +18,9 @@ Smart albums' rows (feature ``smart_albums``) are no proposals: a smart album ho
 matches whatever classifies the asset, so they are neither judged nor dropped for an asset under review.
 
 So a run never puts an unclassified asset in conflict. The review marker comes off once the asset is
-classified (by hand) or its proposals agree. ``autotag.closure`` calls ``resolve`` on every round.
+classified (by hand) or its proposals agree. Date repair's disagreements (``date_reviews``: the asset's
+own file-name date against a duplicate's) put an asset under review the same way, classified or not.
+``autotag.closure`` calls ``resolve`` on every round.
 """
 
 from __future__ import annotations
@@ -49,6 +51,7 @@ class Proposals:
     ranks: dict[str, int] = field(default_factory=dict)  # feature -> rank (0 first); unlisted: UNRANKED
     duplicates: bool = False  # duplicate propagation is on: groups classify alike or not at all
     album_dates: bool = False  # album dates are checked: an album far from the asset's date is no answer
+    dates: bool = False  # date repair is on: its disagreements (``date_reviews``) go to review too
 
     @classmethod
     def of(cls, cfg: AutotagConfig) -> Proposals:
@@ -57,6 +60,7 @@ class Proposals:
             ranks={f: i for i, f in enumerate(cfg.precedence)},
             duplicates=cfg.duplicates.enabled,
             album_dates=cfg.album_dates.enabled,
+            dates=cfg.dates.enabled,
         )
 
 
@@ -85,6 +89,9 @@ def resolve(conn: Connection, table: str, proposals: Proposals) -> None:
     _smart_albums_are_their_rules(conn, table)
     proposing = f"SELECT 1 FROM {table} WHERE features NOT IN ('{RULES}', '{REVIEW}') AND {_not_smart(table)} LIMIT 1"
     if conn.exec_driver_sql(proposing).first() is None:  # no feature on, or nothing to propose
+        if proposals.dates:
+            _date_reviews(conn)
+            drop_reviewed(conn, table)
         _review_markers(conn, table, proposals.review_tag)
         return
     _x(conn, "CREATE TEMP TABLE res_labels (feature TEXT PRIMARY KEY, rank INTEGER, label TEXT)")
@@ -129,6 +136,8 @@ def resolve(conn: Connection, table: str, proposals: Proposals) -> None:
              f"{setting('album_dates', 'max_days')} || ' days from it)', '') AS said FROM temp.res_votes AS p "
              "WHERE p.asset_id IN (SELECT asset_id FROM temp.res_verdict WHERE accepted IS NULL) "
              "ORDER BY p.asset_id, p.rank, p.label, said) GROUP BY asset_id")
+    if proposals.dates:
+        _date_reviews(conn)
     # The losing proposals, and everything else the features planned for an asset under review.
     _x(conn, f"DELETE FROM {table} WHERE idem_key IN (SELECT p.idem_key FROM temp.res_props AS p "
              "JOIN temp.res_verdict AS v ON v.asset_id = p.asset_id "
@@ -244,6 +253,14 @@ def _date_check(conn: Connection, table: str) -> None:
            f"OR x.day > date(x.last_day, '+' || {max_days} || ' days')")
     _x(conn, "UPDATE temp.res_verdict SET accepted = NULL WHERE asset_id IN "
              "(SELECT p.asset_id FROM temp.res_props AS p JOIN temp.res_far AS f ON f.idem_key = p.idem_key)")
+
+
+def _date_reviews(conn: Connection) -> None:
+    """Date repair's disagreements (an asset's own name date against a duplicate's, which it did not
+    settle: autotag.features.dates) put in-scope assets under review too, classified or not."""
+    _x(conn, "INSERT INTO temp.res_review (asset_id, reason) SELECT d.asset_id, d.reason FROM date_reviews AS d "
+             "WHERE d.asset_id IN (SELECT asset_id FROM scope_assets) "
+             "ON CONFLICT (asset_id) DO UPDATE SET reason = res_review.reason || '; ' || excluded.reason")
 
 
 def drop_reviewed(conn: Connection, table: str) -> None:

@@ -26,6 +26,8 @@ FEATURE_TABLES: dict[str, str] = {
     "old_local TEXT NOT NULL, old_iso TEXT NOT NULL, old_time_zone TEXT, new_local TEXT NOT NULL, "
     "new_iso TEXT NOT NULL, time_zone TEXT, old_credible INTEGER NOT NULL, payload TEXT NOT NULL, "
     "before TEXT NOT NULL, reason TEXT NOT NULL",
+    # dates: the assets whose own name date a duplicate's date contradicts (nothing decided; review marker)
+    "date_reviews": "asset_id TEXT PRIMARY KEY, reason TEXT NOT NULL",
     # dates and album dates: the dates the tool set, while Immich's timeline date has not followed
     "date_pushed": "asset_id TEXT PRIMARY KEY, iso TEXT NOT NULL",
     # folder albums and tag-album rules

@@ -11,6 +11,12 @@ file name's day, a duplicate's file name, the nearest dated folder. A candidate 
 current date (same day for a day, same month for a month, within ``min_difference_hours`` for a wall
 clock, two minutes for an instant) changes nothing; a folder is where an event starts, so a date up to
 ``event_window_days`` after it is kept too.
+
+What the asset says of itself beats what a duplicate says of it: a duplicate's date never replaces the
+asset's own credible metadata date (not even with ``override_metadata``), and when a duplicate's date
+disagrees with the asset's own file-name date (a photo forwarded years later is a duplicate of the
+original, dated by the forward), nothing is changed and the asset is flagged for a person
+(``Disagreement``) rather than one of the two picked.
 """
 
 from __future__ import annotations
@@ -71,6 +77,14 @@ class Decision:
     old_credible: bool
 
 
+@dataclass(frozen=True)
+class Disagreement:
+    """The asset's own file-name date and a duplicate's date disagree: nothing changes, a person decides."""
+
+    own: Candidate
+    other: Candidate
+
+
 def is_iana(zone: str | None) -> bool:
     return bool(zone) and FIXED_LABEL.fullmatch(zone or "") is None
 
@@ -114,8 +128,33 @@ def _in_event(state: DateState, c: Candidate, policy: Policy) -> bool:
     return start <= datetime.fromisoformat(state.local[:10]) < end
 
 
-def decide(state: DateState, candidates: list[Candidate], policy: Policy, latest: str) -> Decision | None:
-    """The date ``state`` should get from ``candidates`` (in priority order), or None to keep it.
+def wall_clock(c: Candidate, zone: str | None) -> str:
+    """The candidate's date as a wall clock: an instant in its own zone (a duplicate's), else ``zone``."""
+    if not c.instant:
+        return c.value if c.precision != "month" else c.day
+    instant = datetime.fromisoformat(c.value).replace(tzinfo=UTC)
+    return (instant + zone_offset(c.zone or zone, instant=instant)).strftime("%Y-%m-%dT%H:%M:%S")
+
+
+def same_date(a: Candidate, b: Candidate, policy: Policy, zone: str | None) -> bool:
+    """Whether two candidates name the same date, at the coarser precision of the two, within
+    ``min_difference_hours`` (as a current date agrees with a candidate): with the default 24, days one
+    apart agree (a WhatsApp name is the day the photo was sent, often the day after it was taken)."""
+    wa, wb = wall_clock(a, zone), wall_clock(b, zone)
+    if "month" in (a.precision, b.precision):
+        return wa[:7] == wb[:7]
+    if "day" in (a.precision, b.precision):
+        days = abs((datetime.fromisoformat(wa[:10]) - datetime.fromisoformat(wb[:10])).days)
+        return days * 24 <= policy.min_difference_hours
+    gap = abs(datetime.fromisoformat(wa) - datetime.fromisoformat(wb))
+    return gap <= timedelta(hours=policy.min_difference_hours)
+
+
+def decide(
+    state: DateState, candidates: list[Candidate], policy: Policy, latest: str
+) -> Decision | Disagreement | None:
+    """The date ``state`` should get from ``candidates`` (in priority order), None to keep it, or a
+    ``Disagreement`` when a duplicate's date contradicts the asset's own file-name date.
 
     ``latest``: the last day a candidate may be on (the upload's day + 1: no photo is taken after it
     was uploaded). The current date is judged against today only: a date Immich read from a file is
@@ -123,7 +162,16 @@ def decide(state: DateState, candidates: list[Candidate], policy: Policy, latest
     old_credible = credible(state.local[:10], policy, policy.today)
     if state.from_metadata and old_credible and not policy.override_metadata:
         return None
-    winner = next((c for c in candidates if credible(c.day, policy, latest)), None)
+    usable = [c for c in candidates if credible(c.day, policy, latest)]
+    if state.from_metadata and old_credible:  # override_metadata: the asset's own sources only
+        usable = [c for c in usable if c.rule != "duplicate"]
+    own = next((c for c in usable if c.rule == "name"), None)
+    if own is not None:
+        zone = state.zone or policy.default_time_zone
+        other = next((c for c in usable if c.rule == "duplicate" and not same_date(own, c, policy, zone)), None)
+        if other is not None:
+            return Disagreement(own, other)
+    winner = usable[0] if usable else None
     if winner is None:
         return None
     in_event = winner.rule == "folder" and _in_event(state, winner, policy)

@@ -11,7 +11,9 @@ only read their result, so they work in any SQLite client:
    before its first write (the ``before`` of its first ``set_date`` in the outbox): dates the tool wrote
    never count as evidence, so the plan is the same whatever part of an earlier push landed.
 3. ``date_decisions``: ``autotag.features.date_policy.decide`` per asset, minus those whose date is
-   already the decided instant. ``dates_plan`` turns them into ``set_date`` mutations.
+   already the decided instant. ``dates_plan`` turns them into ``set_date`` mutations. Where a
+   duplicate's date contradicts the asset's own file-name date, nothing is decided: ``date_reviews``
+   keeps why, and ``autotag.proposals`` gives the asset the review marker with that reason.
 """
 
 from __future__ import annotations
@@ -31,7 +33,15 @@ from autotag.config import AutotagConfig
 from autotag.dateparse import PARSER_VERSION, FoundDate, parse_folders, parse_name
 from autotag.dateparse.folders import dated_folder
 from autotag.features.common import ASSET_LOCAL_DATES, write_settings
-from autotag.features.date_policy import Candidate, DateState, Policy, decide, state_iso
+from autotag.features.date_policy import (
+    Candidate,
+    DateState,
+    Disagreement,
+    Policy,
+    decide,
+    state_iso,
+    wall_clock,
+)
 from autotag.rules import SCOPE_ASSETS
 from immich_mirror.db.engine import sql_regexp_date
 
@@ -299,9 +309,14 @@ class _Row:
     target: int
 
 
+# Bumped when the policy decides differently on the same inputs: every asset is judged again.
+POLICY_VERSION = "2"  # 2: a duplicate's date never overrides the asset's own name date or metadata
+
+
 def _config_digest(cfg: AutotagConfig) -> str:
     settings = cfg.dates.model_dump(mode="json", exclude={"enabled"})
-    return hashlib.sha1(json.dumps([PARSER_VERSION, settings], sort_keys=True).encode()).hexdigest()[:16]
+    digest = json.dumps([PARSER_VERSION, POLICY_VERSION, settings], sort_keys=True)
+    return hashlib.sha1(digest.encode()).hexdigest()[:16]
 
 
 def _mark_dirty(conn: Connection, cfg: AutotagConfig, policy: Policy) -> None:
@@ -322,13 +337,27 @@ def _mark_dirty(conn: Connection, cfg: AutotagConfig, policy: Policy) -> None:
     conn.execute(text(sql), params)
     conn.exec_driver_sql("CREATE UNIQUE INDEX temp.date_seen_id ON date_seen (id)")
     conn.exec_driver_sql(_DIRTY)
-    conn.exec_driver_sql("DELETE FROM date_decisions WHERE asset_id NOT IN "
-                         "(SELECT id FROM temp.date_seen WHERE target)")
+    for table in ("date_decisions", "date_reviews"):
+        conn.exec_driver_sql(f"DELETE FROM {table} WHERE asset_id NOT IN (SELECT id FROM temp.date_seen WHERE target)")
     conn.exec_driver_sql("DELETE FROM date_eval WHERE asset_id NOT IN (SELECT id FROM temp.date_seen)")
 
 
-def _decisions(conn: Connection, cfg: AutotagConfig, policy: Policy) -> list[dict[str, Any]]:
-    """The decisions of the dirty targets (``_mark_dirty``), judged with their groups' members."""
+def _said(c: Candidate, zone: str | None) -> str:
+    return f"{c.detail} says {wall_clock(c, zone).replace('T', ' ')}"
+
+
+def _disagreement(a: _Asset, d: Disagreement, policy: Policy) -> str:
+    """The review marker's reason: both dates, where each came from, and that nothing was changed."""
+    zone = a.state.zone or policy.default_time_zone
+    return (f"dates disagree: {_said(d.own, zone)}, {_said(d.other, zone)}; "
+            f"its date {a.state.local.replace('T', ' ')} is left as it is")
+
+
+def _decisions(
+    conn: Connection, cfg: AutotagConfig, policy: Policy
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The decisions of the dirty targets (``_mark_dirty``), judged with their groups' members, and the
+    targets left for a person (their own name date against a duplicate's: ``date_reviews`` rows)."""
     # the DB-API cursor: at a million assets SQLAlchemy's row objects cost more than the query
     cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
     rows = [_Row(*r) for r in cursor.execute(
@@ -353,11 +382,15 @@ def _decisions(conn: Connection, cfg: AutotagConfig, policy: Policy) -> list[dic
     targets = {r.id for r in rows if r.target}
     folder_names = {r.id: _folder_name(r.original_path) for r in rows if "folder" in found.get(r.id, {})}
     out: list[dict[str, Any]] = []
+    reviews: list[dict[str, Any]] = []
     for a in assets:
         if a.id not in targets or (a.id not in found and len(groups.get(a.duplicate_id or "", ())) < 2):
             continue
         cands = candidates_of(a, found, groups.get(a.duplicate_id or "", ()), cfg, folder_names)
         d = decide(a.state, cands, policy, a.latest)
+        if isinstance(d, Disagreement):
+            reviews.append({"asset_id": a.id, "reason": _disagreement(a, d, policy)})
+            continue
         if d is None or _instant(d.new_iso) == a.current:
             continue  # kept, or already the decided date (pushed, and confirmed by a sync)
         payload = {"dateTimeOriginal": d.new_iso, **({"timeZone": d.time_zone} if d.time_zone else {})}
@@ -369,7 +402,7 @@ def _decisions(conn: Connection, cfg: AutotagConfig, policy: Policy) -> list[dic
             "payload": json.dumps(payload, sort_keys=True), "before": json.dumps(a.before, sort_keys=True),
             "reason": _reason(a, d.candidate, d.new_local, d.new_iso, d.old_credible),
         })
-    return out
+    return out, reviews
 
 
 def write(conn: Connection, cfg: AutotagConfig) -> None:
@@ -381,8 +414,11 @@ def write(conn: Connection, cfg: AutotagConfig) -> None:
     _scan(conn, cfg)
     policy = policy_of(cfg)
     _mark_dirty(conn, cfg, policy)
-    decisions = _decisions(conn, cfg, policy)
-    conn.exec_driver_sql("DELETE FROM date_decisions WHERE asset_id IN (SELECT id FROM temp.date_dirty)")
+    decisions, reviews = _decisions(conn, cfg, policy)
+    for table in ("date_decisions", "date_reviews"):
+        conn.exec_driver_sql(f"DELETE FROM {table} WHERE asset_id IN (SELECT id FROM temp.date_dirty)")
+    if reviews:
+        conn.execute(text("INSERT INTO date_reviews (asset_id, reason) VALUES (:asset_id, :reason)"), reviews)
     columns = ("asset_id", "rule", "family", "detail", "old_local", "old_iso", "old_time_zone", "new_local",
                "new_iso", "time_zone", "old_credible", "payload", "before", "reason")
     for i in range(0, len(decisions), _BATCH):

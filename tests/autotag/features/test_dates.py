@@ -277,3 +277,61 @@ def test_a_config_listing_the_earlier_default_patterns_gets_the_parser() -> None
     listed = [{"source": s, "regex": r} for s, r in _EARLIER_DEFAULT_PATTERNS]
     assert parse_config({"dates": {"enabled": True, "patterns": listed}}).dates.patterns == []
     assert len(parse_config({"dates": {"enabled": True, "patterns": listed[:1]}}).dates.patterns) == 1
+
+
+def closed(m: Mirror, tmp_path: Path, cfg: dict[str, object] = CFG) -> dict[tuple[str, str], PlanRow]:
+    """The plan as classify leaves it (proposals resolved, review markers given), by (kind, asset)."""
+    from autotag import session as ops
+    from autotag.config import parse_config
+    from autotag.session import Session
+
+    s = Session(cfg=parse_config(cfg), db_path=tmp_path / "m.db")
+    try:
+        result = ops.classify(s, dry_run=True, preview=None)
+    finally:
+        s.close()
+    return {("review" if r.target == "autotag_output_review" else r.kind, r.asset_id or ""): r
+            for r in result.rows if r.kind == "set_date" or r.target == "autotag_output_review"}
+
+
+def test_an_assets_own_name_date_beats_a_disagreeing_duplicate(m: Mirror, tmp_path: Path) -> None:
+    """A WhatsApp copy named for 2023-09-11 in a duplicate group with a 2010 photo: its date is not
+    replaced by the 2010 one (nor by its own day): it goes to review, the reason naming both dates and
+    the duplicate."""
+    asset(m, "original", "DSC01234.JPG", exif="2010-05-14T09:30:00", tz="Europe/Berlin")
+    asset(m, "forward", "IMG-20230911-WA0001.jpg", upload="2023-09-12T08:00:00")
+    m.sql("UPDATE assets SET duplicate_id = 'g' WHERE id IN ('original', 'forward')")
+    assert dates(m) == {}  # no date change for either
+    plan = closed(m, tmp_path)
+    review = plan[("review", "forward")]
+    assert review.kind == "tag_add" and review.features == "review"
+    assert review.reason == (
+        "review: dates disagree: the file name (whatsapp) says 2023-09-11, the duplicate DSC01234.JPG "
+        "(its own metadata) says 2010-05-14 09:30:00; its date 2023-09-12 08:00:00 is left as it is"
+    )
+    assert ("set_date", "forward") not in plan and ("review", "original") not in plan  # the original is fine
+    # Once the names agree (a duplicate of the same day), it takes the duplicate's exact time, no review.
+    m.sql("UPDATE assets SET original_file_name = 'IMG-20100514-WA0001.jpg' WHERE id = 'forward'")
+    plan = closed(m, tmp_path)
+    assert ("review", "forward") not in plan
+    assert new(plan[("set_date", "forward")]) == "2010-05-14T09:30:00+02:00"
+
+
+def test_a_duplicates_name_disagreeing_goes_to_review_too(m: Mirror, tmp_path: Path) -> None:
+    asset(m, "a", "IMG-20230911-WA0001.jpg", upload="2023-09-12T08:00:00")
+    asset(m, "b", "IMG-20100514-WA0002.jpg", upload="2023-09-12T08:00:00")
+    m.sql("UPDATE assets SET duplicate_id = 'g' WHERE id IN ('a', 'b')")
+    plan = closed(m, tmp_path)
+    assert not {k for k in plan if k[0] == "set_date"}
+    said = {a: plan[("review", a)].reason or "" for a in ("a", "b")}
+    assert "the file name of the duplicate IMG-20100514-WA0002.jpg says 2010-05-14" in said["a"]
+    assert "the file name of the duplicate IMG-20230911-WA0001.jpg says 2023-09-11" in said["b"]
+
+
+def test_a_duplicate_never_overrides_an_assets_own_metadata(m: Mirror) -> None:
+    """Even with override_metadata (names may replace metadata), a duplicate's date is no better than
+    the asset's own credible metadata date."""
+    asset(m, "camera", "DSC05555.JPG", exif="2019-04-12T15:30:00", tz="Europe/Berlin")
+    asset(m, "older", "DSC01234.JPG", exif="2015-01-01T10:00:00", tz="Europe/Berlin")
+    m.sql("UPDATE assets SET duplicate_id = 'g' WHERE id IN ('camera', 'older')")
+    assert dates(m, {"dates": {"enabled": True, "override_metadata": True}}) == {}
