@@ -1,9 +1,12 @@
 """A person's decisions on planned changes (``autotag review``): the ``review_decisions`` table.
 
 A change is named by its ``idem_key``, as in the plan and the outbox. ``rejected`` holds it out of every
-later plan (the ``plan`` view subtracts it, see ``autotag.plan``) until the decision is lifted;
-``approved`` only records that a person looked and agreed. A change that is proposed again with other
-values (another date, another album) has another key, so it is judged afresh.
+later plan (the ``plan`` view subtracts it, see ``autotag.plan``; the review marker's rows, made after
+it, are held out by ``autotag.proposals``) until the decision is lifted; ``approved`` only records that
+a person looked and agreed; ``chosen`` names the proposal a person picked among those that put an
+asset under review (``autotag.proposals`` then applies it instead of the review marker). A change
+that is proposed again with other values (another date, another album) has another key, so it is
+judged afresh.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from sqlalchemy import Connection, text
 
 from immich_mirror.sync.rows import now_iso
 
-DECISIONS = ("approved", "rejected")
+DECISIONS = ("approved", "rejected", "chosen")
 
 
 @dataclass(frozen=True)

@@ -50,6 +50,9 @@ class PlanItem:
     asset_id: str | None
     change: str  # the change in words, names not ids
     reason: str | None
+    # A review marker's asset: the competing proposals a person may choose from (idem_key, kind, target,
+    # label such as "folder says album '2012-06-04 Camping'"), autotag.proposals
+    choices: list[tuple[str, str, str, str]] = field(default_factory=list)
 
 
 @dataclass

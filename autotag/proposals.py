@@ -42,7 +42,21 @@ SMART = "smart_albums"  # a feature whose rows are no proposals (module doc)
 UNRANKED = 1000
 LABELS = {"folder_albums": "folder", "duplicates": "duplicate", "tag_albums": "tag rule"}
 _TEMP = ("res_labels", "res_albums", "res_props", "res_members", "res_spread", "res_classified", "res_votes",
-         "res_verdict", "res_bad_groups", "res_dates", "res_album_days", "res_far", "res_review")
+         "res_verdict", "res_bad_groups", "res_dates", "res_album_days", "res_far", "res_review", "res_choices",
+         "res_held")
+# What a person decided in ``autotag review`` (autotag.decisions): a proposal they chose settles its
+# asset's disagreement; a review marker row they rejected is not planned (and counted as held back).
+_CHOSEN = "SELECT idem_key FROM review_decisions WHERE decision = 'chosen'"
+_REJECTED = "SELECT idem_key FROM review_decisions WHERE decision = 'rejected'"
+
+
+@dataclass
+class Outcome:
+    """What the last ``resolve`` left for a person (read before ``drop``): the competing proposals of each
+    asset under review, ``(idem_key, kind, target, label)``, and the review marker rows held back."""
+
+    choices: dict[str, list[tuple[str, str, str, str]]] = field(default_factory=dict)
+    held: int = 0
 
 
 @dataclass(frozen=True)
@@ -86,6 +100,7 @@ def resolve(conn: Connection, table: str, proposals: Proposals) -> None:
     """Apply the rules above to the plan rows in ``table`` (in place), leaving ``temp.res_review``."""
     drop(conn)
     _x(conn, "CREATE TEMP TABLE res_review (asset_id TEXT PRIMARY KEY, reason TEXT)")
+    _x(conn, "CREATE TEMP TABLE res_choices (asset_id TEXT, idem_key TEXT, kind TEXT, target TEXT, label TEXT)")
     _smart_albums_are_their_rules(conn, table)
     proposing = f"SELECT 1 FROM {table} WHERE features NOT IN ('{RULES}', '{REVIEW}') AND {_not_smart(table)} LIMIT 1"
     if conn.exec_driver_sql(proposing).first() is None:  # no feature on, or nothing to propose
@@ -130,6 +145,17 @@ def resolve(conn: Connection, table: str, proposals: Proposals) -> None:
     _x(conn, "CREATE TEMP TABLE res_far (idem_key TEXT PRIMARY KEY, day TEXT)")
     if proposals.album_dates:
         _date_check(conn, table)
+    # What the person chose in `autotag review` settles the asset, whatever the checks above said: they
+    # saw the proposals side by side (nothing moves an asset that is already classified, though).
+    _x(conn, "UPDATE temp.res_verdict SET accepted = (SELECT max(p.idem_key) FROM temp.res_props AS p "
+             f"WHERE p.asset_id = res_verdict.asset_id AND p.idem_key IN ({_CHOSEN})) "
+             f"WHERE asset_id IN (SELECT asset_id FROM temp.res_props WHERE idem_key IN ({_CHOSEN}))")
+    # The competing proposals of each asset left undecided: the choices the review page offers.
+    _x(conn, "INSERT INTO temp.res_choices SELECT v.asset_id, v.idem_key, v.kind, v.target, "
+             f"group_concat(v.label, ', ') || ' says ' || {_WHAT.replace('p.', 'v.')} FROM "
+             "(SELECT * FROM temp.res_votes ORDER BY rank, label) AS v "
+             "WHERE v.asset_id IN (SELECT asset_id FROM temp.res_verdict WHERE accepted IS NULL) "
+             "GROUP BY v.asset_id, v.idem_key")
     _x(conn, "INSERT INTO temp.res_review SELECT asset_id, group_concat(said, '; ') FROM "
              f"(SELECT DISTINCT p.asset_id, p.label || ' says ' || {_WHAT} || coalesce(' (taken ' || "
              "(SELECT f.day FROM temp.res_far AS f WHERE f.idem_key = p.idem_key) || ', more than ' || "
@@ -267,11 +293,15 @@ def drop_reviewed(conn: Connection, table: str) -> None:
     """Take out of ``table`` every feature row of the assets the last ``resolve`` put under review."""
     if conn.exec_driver_sql("SELECT 1 FROM temp.sqlite_master WHERE name = 'res_review'").first() is None:
         return
+    # A proposal a person chose stays: what is still in question (a date) keeps the marker beside it.
     _x(conn, f"DELETE FROM {table} WHERE asset_id IN (SELECT asset_id FROM temp.res_review) "
-             f"AND coalesce(features, '') NOT IN ('{RULES}', '{REVIEW}') AND {_not_smart(table)}")
+             f"AND coalesce(features, '') NOT IN ('{RULES}', '{REVIEW}') AND {_not_smart(table)} "
+             f"AND idem_key NOT IN ({_CHOSEN})")
 
 
 def _review_markers(conn: Connection, table: str, tag: str) -> None:
+    _x(conn, "CREATE TEMP TABLE IF NOT EXISTS res_held (idem_key TEXT PRIMARY KEY)")
+    _x(conn, "DELETE FROM temp.res_held")
     # An excluded tag is never a target (autotag.excluded): the assets under review then get nothing at all.
     excluded = conn.exec_driver_sql(
         "SELECT 1 FROM scope_exclude_tags AS x WHERE ? = x.tag_value "
@@ -279,15 +309,35 @@ def _review_markers(conn: Connection, table: str, tag: str) -> None:
     ).first()
     if excluded is not None:
         return
-    _x(conn, f"INSERT INTO {table} SELECT 'tag_add', ?, r.asset_id, NULL, NULL, 'review: ' || r.reason, "
-             f"'tag_add:' || ? || ':' || r.asset_id, '{REVIEW}' FROM temp.res_review AS r "
+    # A marker row a person rejected stays out, as ``plan`` holds out the rejected rows of the features
+    # (these are made here, after it): the asset stays under review, without the marker.
+    _x(conn, "CREATE TEMP TABLE res_markers AS "
+             "SELECT 'tag_add' AS kind, ? AS target, r.asset_id AS asset_id, 'review: ' || r.reason AS reason, "
+             "'tag_add:' || ? || ':' || r.asset_id AS idem_key FROM temp.res_review AS r "
              "WHERE NOT EXISTS (SELECT 1 FROM asset_tags AS at JOIN tags AS t ON t.id = at.tag_id "
-             "WHERE at.asset_id = r.asset_id AND t.value = ?)", (tag, tag, tag))
-    _x(conn, f"INSERT INTO {table} SELECT 'tag_remove', t.value, at.asset_id, NULL, NULL, "
-             "'review settled: no competing proposals', 'tag_remove:' || t.value || ':' || at.asset_id, "
-             f"'{REVIEW}' FROM tags AS t JOIN asset_tags AS at ON at.tag_id = t.id WHERE t.value = ? "
+             "WHERE at.asset_id = r.asset_id AND t.value = ?) "
+             "UNION ALL SELECT 'tag_remove', t.value, at.asset_id, 'review settled: no competing proposals', "
+             "'tag_remove:' || t.value || ':' || at.asset_id "
+             "FROM tags AS t JOIN asset_tags AS at ON at.tag_id = t.id WHERE t.value = ? "
              "AND EXISTS (SELECT 1 FROM scope_assets AS s WHERE s.asset_id = at.asset_id) "
-             "AND at.asset_id NOT IN (SELECT asset_id FROM temp.res_review)", (tag,))
+             "AND at.asset_id NOT IN (SELECT asset_id FROM temp.res_review)", (tag, tag, tag, tag))
+    _x(conn, f"INSERT INTO temp.res_held SELECT idem_key FROM temp.res_markers WHERE idem_key IN ({_REJECTED})")
+    _x(conn, f"INSERT INTO {table} SELECT kind, target, asset_id, NULL, NULL, reason, idem_key, '{REVIEW}' "
+             "FROM temp.res_markers WHERE idem_key NOT IN (SELECT idem_key FROM temp.res_held)")
+    _x(conn, "DROP TABLE temp.res_markers")
+
+
+def outcome(conn: Connection) -> Outcome:
+    """What the last ``resolve`` on ``conn`` left for a person (call it before ``drop``)."""
+    found = Outcome()
+    if conn.exec_driver_sql("SELECT 1 FROM temp.sqlite_master WHERE name = 'res_choices'").first() is not None:
+        for asset_id, key, kind, target, label in conn.exec_driver_sql(
+            "SELECT asset_id, idem_key, kind, target, label FROM temp.res_choices ORDER BY asset_id, label"
+        ):
+            found.choices.setdefault(str(asset_id), []).append((str(key), str(kind), str(target), str(label)))
+    if conn.exec_driver_sql("SELECT 1 FROM temp.sqlite_master WHERE name = 'res_held'").first() is not None:
+        found.held = int(conn.exec_driver_sql("SELECT count(*) FROM temp.res_held").scalar_one())
+    return found
 
 
 def drop(conn: Connection) -> None:

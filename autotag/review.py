@@ -18,7 +18,8 @@ from autotag.plan_groups import PlanGroup, PlanItem, group_plan, load_labels
 from autotag.push import PushResult
 from autotag.session import ClassifyResult, PlanChanged, Session
 
-__all__ = ["ApplyResult", "PlanChanged", "ReviewPlan", "apply", "lift_rejections", "load_plan", "record"]
+__all__ = ["ApplyResult", "PlanChanged", "ReviewPlan", "apply", "choose", "lift_rejections", "load_plan",
+           "record"]
 
 
 @dataclass
@@ -43,6 +44,10 @@ def load_plan(session: Session) -> ReviewPlan:
         )
         groups = group_plan(result.rows, labels)
         approved = approved_keys(conn) & {r.idem_key for r in result.rows}
+    review_tag = session.cfg.markers.review
+    for item in (i for g in groups for i in g.items):
+        if item.kind == "tag_add" and item.target == review_tag and item.asset_id in result.choices:
+            item.choices = result.choices[item.asset_id]
     plan = ReviewPlan(result, groups, approved=approved)
     plan.groups_by_id = {g.id: g for g in groups}
     plan.items_by_key = {i.key: i for g in groups for i in g.items}
@@ -58,6 +63,17 @@ def record(session: Session, items: list[PlanItem], decision: str) -> int:
             conn,
             (Decision(i.key, decision, i.kind, i.target, i.asset_id, i.change, i.reason) for i in items),
         )
+
+
+def choose(session: Session, item: PlanItem, choice: str) -> int:
+    """Settle the review of ``item``'s asset (a review marker row) with one of its competing proposals:
+    that one is applied from the next plan on, instead of the marker (``autotag.proposals``)."""
+    picked = next((c for c in item.choices if c[0] == choice), None)
+    if picked is None:
+        raise PlanChanged("that proposal is no longer one of the photo's choices: reload the page")
+    key, kind, target, label = picked
+    with session.engine.begin() as conn:
+        return decide(conn, [Decision(key, "chosen", kind, target, item.asset_id, label, item.reason)])
 
 
 def lift_rejections(session: Session, keys: list[str]) -> int:

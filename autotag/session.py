@@ -101,6 +101,8 @@ class ClassifyResult:
     fingerprint: str = ""  # digest of the plan's changes (autotag.plan.plan_fingerprint)
     # The date changes grouped by the rule and family that produced them (autotag.features.dates)
     date_changes: list[dict[str, Any]] = field(default_factory=list)
+    # Per asset under review: its competing proposals (idem_key, kind, target, label), for a person to choose
+    choices: dict[str, list[tuple[str, str, str, str]]] = field(default_factory=dict)
 
     def record(self) -> dict[str, Any]:
         """What ``runs.summary`` keeps of it (the report's trend reads ``by_status``)."""
@@ -162,9 +164,12 @@ def output_tags(cfg: AutotagConfig) -> list[str]:
             cfg.album_dates.tag]
 
 
-def closed_plan(conn: Connection, cfg: AutotagConfig) -> tuple[int, StateCounts]:
+def closed_plan(
+    conn: Connection, cfg: AutotagConfig, *, outcome: proposals.Outcome | None = None
+) -> tuple[int, StateCounts]:
     """The plan resolved (autotag.proposals) and closed (autotag.closure) into ``PLAN_TABLE``; the rounds
-    it took and the statuses and rules as it leaves them."""
+    it took and the statuses and rules as it leaves them. ``outcome`` gets what the resolution left for
+    a person (the review page's choices, the review markers held back)."""
     measured: list[StateCounts] = []
     rounds = materialize_plan(
         conn,
@@ -173,6 +178,9 @@ def closed_plan(conn: Connection, cfg: AutotagConfig) -> tuple[int, StateCounts]
         measure=lambda c: measured.append(state_counts(c)),
     )
     proposals.drop_reviewed(conn, PLAN_TABLE)
+    if outcome is not None:
+        found = proposals.outcome(conn)
+        outcome.choices, outcome.held = found.choices, found.held
     proposals.drop(conn)
     return rounds, measured[0]
 
@@ -207,12 +215,13 @@ def classify(
     install_rules(engine, session.cfg)
     with engine.begin() as conn:
         # The plan is computed (and closed) once: counted, shown, then enqueued from one materialized copy.
-        rounds, state = closed_plan(conn, session.cfg)
+        outcome = proposals.Outcome()
+        rounds, state = closed_plan(conn, session.cfg, outcome=outcome)
         summary = plan_summary(conn, plan_source=PLAN_TABLE, state=state)
         rows = [] if preview == 0 else list(plan_rows(conn, preview, source=PLAN_TABLE))
         problems = feature_problems(conn)
         date_changes = date_change_groups(conn, PLAN_TABLE) if summary.kinds.get("set_date") else []
-        held = held_back(conn)
+        held = held_back(conn) + outcome.held
         fingerprint = plan_fingerprint(conn, PLAN_TABLE) if preview is None or expect is not None else ""
         if expect is not None and fingerprint != expect:
             conn.exec_driver_sql(f"DROP TABLE {PLAN_TABLE}")
@@ -220,13 +229,15 @@ def classify(
                               "nothing was applied; reload the page and review again")
         if dry_run or (skip_empty and not summary.changes and not _live(conn)):
             conn.exec_driver_sql(f"DROP TABLE {PLAN_TABLE}")
-            return ClassifyResult(summary, None, None, rows, rounds, problems, held, fingerprint, date_changes)
+            return ClassifyResult(summary, None, None, rows, rounds, problems, held, fingerprint, date_changes,
+                                  outcome.choices)
         own_run = run_id is None
         if run_id is None:
             run_id = start_run(conn, command)
         enqueued = enqueue_plan(conn, run_id, source=PLAN_TABLE)
         conn.exec_driver_sql(f"DROP TABLE {PLAN_TABLE}")
-        result = ClassifyResult(summary, enqueued, run_id, rows, rounds, problems, held, fingerprint, date_changes)
+        result = ClassifyResult(summary, enqueued, run_id, rows, rounds, problems, held, fingerprint, date_changes,
+                                outcome.choices)
         if own_run:
             finish_run(conn, run_id, "ok", result.record())
     return result

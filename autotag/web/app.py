@@ -146,6 +146,8 @@ def create_app(state: ReviewState, token: str, *, loopback_only: bool = True) ->
                     "taken": a.taken if a else None,
                     "link": link(i.asset_id),
                     "decision": "approved" if i.key in plan.approved else None,
+                    # under review: the competing proposals, one of which a person may choose
+                    "choices": [{"key": key, "label": label} for key, _kind, _target, label in i.choices],
                 }
             )
         return out
@@ -220,21 +222,25 @@ def create_app(state: ReviewState, token: str, *, loopback_only: bool = True) ->
         try:
             data = await _body(request)
             decision = data.get("decision")
-            if decision not in ("approved", "rejected", "undecided"):
-                raise BadRequest("decision must be approved, rejected or undecided")
+            if decision not in ("approved", "rejected", "undecided", "chosen"):
+                raise BadRequest("decision must be approved, rejected, undecided or chosen")
             plan = state.plan
             if plan is None or data.get("fingerprint") != plan.result.fingerprint:
                 raise review.PlanChanged("the plan changed since the page showed it: reload the page")
             items = _selected(plan, data)
-            result = await run_in_threadpool(_decide, plan, items, decision)
+            if decision == "chosen" and (len(items) != 1 or not isinstance(data.get("choice"), str)):
+                raise BadRequest("chosen: give the key of one review marker and the choice's key")
+            result = await run_in_threadpool(_decide, plan, items, decision, str(data.get("choice") or ""))
             return reply(result)
         except ImmichMirrorError as exc:
             return fail(exc)
 
-    def _decide(plan: ReviewPlan, items: list[PlanItem], decision: str) -> dict[str, Any]:
+    def _decide(plan: ReviewPlan, items: list[PlanItem], decision: str, choice: str) -> dict[str, Any]:
         with state.writing(wait=30.0):
-            n = review.record(session, items, decision)
-            if decision == "rejected":
+            n = review.choose(session, items[0], choice) if decision == "chosen" else review.record(
+                session, items, decision
+            )
+            if decision in ("rejected", "chosen"):
                 state.plan = plan = review.load_plan(session)  # held out now: the plan (and its closure) moves
             elif decision == "approved":
                 plan.approved |= {i.key for i in items}

@@ -181,3 +181,42 @@ def test_an_album_far_from_the_assets_date_is_no_answer(tmp_path: Path, version:
         assert not [r for r in dry.rows if r.kind == "album_add"]
     finally:
         s.close()
+
+
+def test_a_person_settles_a_review_on_the_review_page(tmp_path: Path, lib: FakeLibrary, version: str) -> None:
+    """autotag review: the review marker's photo offers its competing proposals; choosing one applies it
+    (and no marker) from the next plan on; rejecting the marker keeps it off, held back, in every plan."""
+    from autotag import review
+
+    ids: dict[str, str] = lib.ids  # type: ignore[attr-defined]
+    s = _session(tmp_path, lib, version)
+    try:
+        ops.sync(s)
+        page = review.load_plan(s)
+        item = next(i for i in page.items_by_key.values() if i.target == REVIEW and i.asset_id == ids["lost"])
+        assert [label for _k, _kind, _t, label in item.choices] == [
+            "duplicate says album '2013-01-03 Alps hike'", "folder says album '2012-06-04 Camping'",
+        ]
+        # -- reject the marker: held out of every plan (and counted so), the asset gets nothing else either
+        review.record(s, [item], "rejected")
+        dry = ops.classify(s, dry_run=True, preview=None)
+        assert not [r for r in dry.rows if r.asset_id == ids["lost"] and r.features != "rules"]
+        assert dry.held_back == 1
+        ops.run(s)
+        assert tagged(lib, REVIEW) == set() and ids["lost"] not in album(lib, "2013-01-03 Alps hike")
+        assert ops.run(s).classify.summary.changes == 0
+        # -- lift it and choose the folder's album instead: that one is applied, no marker
+        review.lift_rejections(s, [item.key])
+        page = review.load_plan(s)
+        item = page.items_by_key[item.key]
+        folder = next(c for c in item.choices if c[3].startswith("folder says"))
+        review.choose(s, item, folder[0])
+        dry = ops.classify(s, dry_run=True, preview=None)
+        mine = {(r.kind, r.target_name) for r in dry.rows if r.asset_id == ids["lost"]}
+        assert ("album_add", "2012-06-04 Camping") in mine and ("tag_add", REVIEW) not in mine
+        ops.run(s)
+        assert ids["lost"] in album(lib, "2012-06-04 Camping")
+        assert tagged(lib, REVIEW) == set()
+        assert ops.run(s).classify.summary.changes == 0
+    finally:
+        s.close()

@@ -188,6 +188,43 @@ def test_review_in_a_real_browser(
                     "return [...document.querySelectorAll('img.thumb')].slice(0, 12).every(i => i.complete)"), "photos")
                 browser.save_screenshot(os.environ["AUTOTAG_SCREENSHOT"])
 
+            # -- photos under review: settle one by choosing one of its proposals, reject another's marker
+            review_tag = session.cfg.markers.review
+            in_review = f"details.group[data-name='add {review_tag}']"
+
+            def open_review() -> Any:
+                group = browser.find_element(By.CSS_SELECTOR, in_review)
+                click(browser, group.find_element(By.CSS_SELECTOR, ".group-name"))
+                wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, f"{in_review}[open] .card"),
+                         "the photos under review")
+                return group
+
+            group = open_review()
+            offered = group.find_elements(By.CSS_SELECTOR, ".card button.choose")
+            assert offered, "a photo under review offers its competing proposals"
+            choice = offered[0].get_attribute("data-choice")
+            offered_label = offered[0].text
+            assert offered_label.startswith(("folder says", "duplicate says", "tag rule says")), offered_label
+            settled = next(m for m in mutations if m["target"] == review_tag
+                           and m["asset_id"] == choice.rsplit(":", 1)[1])
+            fingerprint = browser.execute_script("return plan.fingerprint")
+            click(browser, offered[0])
+            wait_for(browser, lambda d: d.execute_script("return plan.fingerprint") != fingerprint, "the choice")
+            group = open_review()
+            card = group.find_element(By.CSS_SELECTOR, ".card")
+            refused = card.get_attribute("data-key")
+            click(browser, card.find_element(By.CSS_SELECTOR, "button.no"))
+            wait_for(browser, lambda d: d.find_element(By.ID, "summary").get_attribute("data-held-back") == "1",
+                     "the rejection of a review marker")
+            expected = dry_run_json(capsys)  # the plan as the person left it: the CLI reads the same decisions
+            mutations = expected["mutations"]
+            keys = {m["idem_key"] for m in mutations}
+            assert choice in keys and refused not in keys
+            # settled: no marker, or one for what is still in question (a date) without the chosen proposal
+            assert all(offered_label not in (m["reason"] or "")
+                       for m in mutations if m["idem_key"] == settled["idem_key"])
+            assert expected["held_back"] == 1
+
             # -- reject a whole group (the unclassified markers), apply the rest
             unknown = session.cfg.markers.unclassified
             group = browser.find_element(By.CSS_SELECTOR, f"details.group[data-name='add {unknown}']")
@@ -196,7 +233,7 @@ def test_review_in_a_real_browser(
             assert rejected_count == len(rejected_keys) > 0
             click(browser, group.find_element(By.CSS_SELECTOR, ".reject-group"))
             wait_for(browser, lambda d: d.find_element(By.ID, "summary").get_attribute("data-held-back")
-                     == str(rejected_count), "the rejection")
+                     == str(rejected_count + 1), "the rejection")  # and the review marker before
             rest = {m["idem_key"]: m for m in mutations if m["idem_key"] not in rejected_keys}
             assert int(browser.find_element(By.ID, "summary").get_attribute("data-total")) == len(rest)
             click(browser, browser.find_element(By.ID, "apply"))
@@ -228,10 +265,17 @@ def test_review_in_a_real_browser(
                     # the same instant (the payload carries the asset's offset, the fake keeps UTC)
                     assert library.assets[m["asset_id"]].date_time_original == datetime.fromisoformat(sent), m
             assert not any(t == unknown for _, t in tagged)
+            # the chosen proposal reached the server; the photo whose marker was rejected does not carry it
+            chosen_album = choice.split(":", 1)[1].rsplit(":", 1)[0].removeprefix("name:")
+            members = {a for al in library.albums.values() if al.name == chosen_album or al.id == chosen_album
+                       for a in al.members}
+            assert settled["asset_id"] in members
+            refused_asset = refused.rsplit(":", 1)[1]
+            assert (refused_asset, review_tag) not in tagged
 
             # -- the next plan holds the rejected changes back
             again = dry_run_json(capsys)
-            assert again["held_back"] == rejected_count
+            assert again["held_back"] == rejected_count + 1  # the review marker too
             assert not {m["idem_key"] for m in again["mutations"]} & rejected_keys
             assert again["mutations"] == []
 
@@ -241,7 +285,7 @@ def test_review_in_a_real_browser(
                 return wait_for(browser, lambda d: d.find_element(By.CSS_SELECTOR, f"#tab-{name} {ready}"), name)
 
             heading = tab("held", "h2")
-            assert heading.text.startswith(f"{rejected_count} rejected change(s)")
+            assert heading.text.startswith(f"{rejected_count + 1} rejected change(s)")
             days = tab("unclassified", "h2")
             assert days.text.startswith(f"{again['by_status']['unclassified']} unclassified photo(s)")
             assert tab("conflicts", "h2").text.startswith(f"{again['by_status']['conflict']} photo(s) in conflict")
