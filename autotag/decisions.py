@@ -83,14 +83,18 @@ def approved_keys(conn: Connection) -> set[str]:
     return {str(k) for (k,) in conn.execute(text("SELECT idem_key FROM review_decisions WHERE decision = 'approved'"))}
 
 
-def rejected(conn: Connection, *, limit: int = 100, offset: int = 0) -> tuple[int, list[Decision]]:
-    """The rejections (newest first) and how many there are."""
-    total = int(conn.execute(text("SELECT count(*) FROM review_decisions WHERE decision = 'rejected'")).scalar_one())
+def rejected(
+    conn: Connection, *, limit: int = 100, offset: int = 0, decision: str = "rejected"
+) -> tuple[int, list[Decision]]:
+    """The rejections (or the ``decision`` given: ``chosen``), newest first, and how many there are."""
+    total = int(
+        conn.execute(text("SELECT count(*) FROM review_decisions WHERE decision = :d"), {"d": decision}).scalar_one()
+    )
     rows = conn.execute(
         text(
             "SELECT idem_key, decision, kind, target, asset_id, label, reason, decided_at FROM review_decisions "
-            "WHERE decision = 'rejected' ORDER BY decided_at DESC, idem_key LIMIT :limit OFFSET :offset"
+            "WHERE decision = :d ORDER BY decided_at DESC, idem_key LIMIT :limit OFFSET :offset"
         ),
-        {"limit": limit, "offset": offset},
+        {"limit": limit, "offset": offset, "d": decision},
     )
     return total, [Decision(*r) for r in rows]

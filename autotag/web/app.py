@@ -22,7 +22,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from autotag import review
-from autotag.decisions import rejected
+from autotag.decisions import Decision, rejected
 from autotag.plan_groups import PlanItem, asset_info
 from autotag.progress_chart import progress_svg
 from autotag.report import progress_trend
@@ -252,9 +252,12 @@ def create_app(state: ReviewState, token: str, *, loopback_only: bool = True) ->
         number, size = _paging(request)
         with session.engine.connect() as conn:
             total, rows = rejected(conn, limit=size, offset=(number - 1) * size)
-            info = asset_info(conn, [r.asset_id for r in rows if r.asset_id])
-        items = [
-            {
+            # The proposals chosen to settle photos under review: few (a person's clicks), all on one page.
+            _n, chosen = rejected(conn, limit=1000, decision="chosen")
+            info = asset_info(conn, [r.asset_id for r in (*rows, *chosen) if r.asset_id])
+
+        def shown(r: Decision) -> dict[str, Any]:
+            return {
                 "key": r.idem_key,
                 "kind": r.kind,
                 "asset_id": r.asset_id,
@@ -265,9 +268,9 @@ def create_app(state: ReviewState, token: str, *, loopback_only: bool = True) ->
                 "link": link(r.asset_id),
                 "decided_at": r.decided_at,
             }
-            for r in rows
-        ]
-        return reply({"count": total, "page": number, "pages": _pages(total, size), "items": items})
+
+        return reply({"count": total, "page": number, "pages": _pages(total, size),
+                      "items": [shown(r) for r in rows], "chosen": [shown(r) for r in chosen]})
 
     async def lift(request: Request) -> Response:
         try:

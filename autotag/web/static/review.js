@@ -228,20 +228,26 @@ async function showUnclassified(page) {
     pager(data.page, data.pages, showUnclassified));
 }
 
-async function showHeld(page) {
-  const root = $("#tab-held");
-  const data = await api(`/api/held?page=${page}&size=${PAGE}`);
-  const grid = el("div", { class: "grid" }, ...data.items.map((h) => el("figure", { class: "card", "data-key": h.key },
+function heldCard(h, label) {
+  return el("figure", { class: "card", "data-key": h.key },
     immichLink(h.link, h.asset_id ? thumb(h.asset_id, h.file_name) : el("div")),
     el("figcaption", {},
       el("div", { class: "change", text: h.change || h.kind }),
       el("div", { class: "meta", text: [h.file_name, h.taken].filter(Boolean).join(" · ") }),
-      el("button", { type: "button", class: "ok", text: "lift",
-                     onclick: () => lift({ keys: [h.key] }) })))));
+      el("button", { type: "button", class: "ok", text: label, onclick: () => lift({ keys: [h.key] }) })));
+}
+
+async function showHeld(page) {
+  const root = $("#tab-held");
+  const data = await api(`/api/held?page=${page}&size=${PAGE}`);
+  const grid = el("div", { class: "grid" }, ...data.items.map((h) => heldCard(h, "lift")));
+  const chosen = data.chosen || [];
   root.replaceChildren(
     el("h2", { text: `${data.count} rejected change(s), held out of every plan` }),
     data.count ? el("button", { type: "button", id: "lift-all", text: "Lift all", onclick: () => lift({ all: true }) }) : null,
-    data.count ? grid : el("p", { class: "empty", text: "Nothing held back." }), pager(data.page, data.pages, showHeld));
+    data.count ? grid : el("p", { class: "empty", text: "Nothing held back." }), pager(data.page, data.pages, showHeld),
+    chosen.length ? el("h2", { id: "chosen", text: `${chosen.length} proposal(s) you chose for photos under review` }) : null,
+    chosen.length ? el("div", { class: "grid" }, ...chosen.map((h) => heldCard(h, "undo the choice"))) : null);
 }
 
 function lift(selection) {

@@ -286,6 +286,9 @@ def test_review_in_a_real_browser(
 
             heading = tab("held", "h2")
             assert heading.text.startswith(f"{rejected_count + 1} rejected change(s)")
+            # the choice is listed there too, and can be undone
+            assert browser.find_element(By.ID, "chosen").text.startswith("1 proposal(s) you chose")
+            assert browser.find_element(By.CSS_SELECTOR, f"#tab-held .card[data-key='{choice}']")
             days = tab("unclassified", "h2")
             assert days.text.startswith(f"{again['by_status']['unclassified']} unclassified photo(s)")
             assert tab("conflicts", "h2").text.startswith(f"{again['by_status']['conflict']} photo(s) in conflict")
