@@ -47,6 +47,13 @@ _TEMP = ("res_labels", "res_albums", "res_props", "res_members", "res_spread", "
 # What a person decided in ``autotag review`` (autotag.decisions): a proposal they chose settles its
 # asset's disagreement; a review marker row they rejected is not planned (and counted as held back).
 _CHOSEN = "SELECT idem_key FROM review_decisions WHERE decision = 'chosen'"
+
+
+def _is_chosen(row: str) -> str:
+    """Whether plan row ``row`` (an alias or table name) is a proposal a person chose: by its key, or, for
+    an album the push was to create by name and that exists since, by the key it was chosen under."""
+    return (f"({row}.idem_key IN ({_CHOSEN}) OR coalesce({row}.kind = 'album_add' AND 'album_add:name:' || "
+            f"(SELECT a.name FROM albums AS a WHERE a.id = {row}.target) || ':' || {row}.asset_id IN ({_CHOSEN}), 0))")
 _REJECTED = "SELECT idem_key FROM review_decisions WHERE decision = 'rejected'"
 
 
@@ -148,8 +155,8 @@ def resolve(conn: Connection, table: str, proposals: Proposals) -> None:
     # What the person chose in `autotag review` settles the asset, whatever the checks above said: they
     # saw the proposals side by side (nothing moves an asset that is already classified, though).
     _x(conn, "UPDATE temp.res_verdict SET accepted = (SELECT max(p.idem_key) FROM temp.res_props AS p "
-             f"WHERE p.asset_id = res_verdict.asset_id AND p.idem_key IN ({_CHOSEN})) "
-             f"WHERE asset_id IN (SELECT asset_id FROM temp.res_props WHERE idem_key IN ({_CHOSEN}))")
+             f"WHERE p.asset_id = res_verdict.asset_id AND {_is_chosen('p')}) "
+             f"WHERE asset_id IN (SELECT p.asset_id FROM temp.res_props AS p WHERE {_is_chosen('p')})")
     # The competing proposals of each asset left undecided: the choices the review page offers.
     _x(conn, "INSERT INTO temp.res_choices SELECT v.asset_id, v.idem_key, v.kind, v.target, "
              f"group_concat(v.label, ', ') || ' says ' || {_WHAT.replace('p.', 'v.')} FROM "
@@ -296,7 +303,7 @@ def drop_reviewed(conn: Connection, table: str) -> None:
     # A proposal a person chose stays: what is still in question (a date) keeps the marker beside it.
     _x(conn, f"DELETE FROM {table} WHERE asset_id IN (SELECT asset_id FROM temp.res_review) "
              f"AND coalesce(features, '') NOT IN ('{RULES}', '{REVIEW}') AND {_not_smart(table)} "
-             f"AND idem_key NOT IN ({_CHOSEN})")
+             f"AND NOT {_is_chosen(table)}")
 
 
 def _review_markers(conn: Connection, table: str, tag: str) -> None:

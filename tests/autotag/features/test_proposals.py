@@ -220,3 +220,26 @@ def test_a_person_settles_a_review_on_the_review_page(tmp_path: Path, lib: FakeL
         assert ops.run(s).classify.summary.changes == 0
     finally:
         s.close()
+
+
+def test_a_choice_holds_once_the_album_it_names_exists(tmp_path: Path, lib: FakeLibrary, version: str) -> None:
+    """Chosen while the folder's album was still to be created (``name:`` target); the album then appears
+    (another run, or the user, made it): the choice still settles the photo."""
+    from autotag import review
+
+    ids: dict[str, str] = lib.ids  # type: ignore[attr-defined]
+    s = _session(tmp_path, lib, version)
+    try:
+        ops.sync(s)
+        item = next(i for i in review.load_plan(s).items_by_key.values()
+                    if i.target == REVIEW and i.asset_id == ids["lost"])
+        folder = next(c for c in item.choices if c[3].startswith("folder says"))
+        assert folder[2] == "name:2012-06-04 Camping"
+        review.choose(s, item, folder[0])
+        lib.create_album("2012-06-04 Camping", asset_ids=[])
+        ops.sync(s)
+        ops.run(s)
+        assert ids["lost"] in album(lib, "2012-06-04 Camping") and tagged(lib, REVIEW) == set()
+        assert ops.run(s).classify.summary.changes == 0
+    finally:
+        s.close()
