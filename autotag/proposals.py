@@ -43,10 +43,11 @@ UNRANKED = 1000
 LABELS = {"folder_albums": "folder", "duplicates": "duplicate", "tag_albums": "tag rule"}
 _TEMP = ("res_labels", "res_albums", "res_props", "res_members", "res_spread", "res_classified", "res_votes",
          "res_verdict", "res_bad_groups", "res_dates", "res_album_days", "res_far", "res_review", "res_choices",
-         "res_held")
+         "res_held", "res_markers")
 # What a person decided in ``autotag review`` (autotag.decisions): a proposal they chose settles its
 # asset's disagreement; a review marker row they rejected is not planned (and counted as held back).
 _CHOSEN = "SELECT idem_key FROM review_decisions WHERE decision = 'chosen'"
+_REJECTED = "SELECT idem_key FROM review_decisions WHERE decision = 'rejected'"
 
 
 def _is_chosen(row: str) -> str:
@@ -54,7 +55,6 @@ def _is_chosen(row: str) -> str:
     an album the push was to create by name and that exists since, by the key it was chosen under."""
     return (f"({row}.idem_key IN ({_CHOSEN}) OR coalesce({row}.kind = 'album_add' AND 'album_add:name:' || "
             f"(SELECT a.name FROM albums AS a WHERE a.id = {row}.target) || ':' || {row}.asset_id IN ({_CHOSEN}), 0))")
-_REJECTED = "SELECT idem_key FROM review_decisions WHERE decision = 'rejected'"
 
 
 @dataclass
@@ -318,6 +318,7 @@ def _review_markers(conn: Connection, table: str, tag: str) -> None:
         return
     # A marker row a person rejected stays out, as ``plan`` holds out the rejected rows of the features
     # (these are made here, after it): the asset stays under review, without the marker.
+    _x(conn, "DROP TABLE IF EXISTS temp.res_markers")
     _x(conn, "CREATE TEMP TABLE res_markers AS "
              "SELECT 'tag_add' AS kind, ? AS target, r.asset_id AS asset_id, 'review: ' || r.reason AS reason, "
              "'tag_add:' || ? || ':' || r.asset_id AS idem_key FROM temp.res_review AS r "
