@@ -901,4 +901,28 @@ CASES: tuple[Case, ...] = (
     ("none", "Apr\u0131l 11, 2023.jpg", None, "a dotless i: no English month"),
     ("none", "/2023/Apr\u0131l/IMG_1234.jpg", None, "a dotless i in a month folder"),
     ("none", "11 \u017fept 2023.jpg", None, "a long s: no English month"),
+    # --- devices and apps, and one known limit ---
+    # camera
+    ("camera", "VID_20230911_101530_HSR_240.mp4", "2023-09-11 10:15:30",
+     "high-speed video (Sony Xperia)"),
+    ("camera", "VID_20230911_101530_N.mp4", "2023-09-11 10:15:30",
+     "a suffix after the time (MIUI)"),
+    # pixel
+    ("pixel", "PXL_20230911_101530123~2.jpg", "2023-09-11 10:15:30Z",
+     "Google Photos copy of a Pixel photo (Pixel)"),
+    # screenshot
+    ("screenshot", "Screen Shot 2020-01-01 at 1.01.01 AM.png", "2020-01-01 01:01:01",
+     "one-digit hour, AM (macOS)"),
+    # screen_recording
+    ("screen_recording", "record_20230911_101530.mp4", "2023-09-11 10:15:30",
+     "screen recorder app (Android)"),
+    # iso
+    ("iso", "Capture_20230911_101530.png", "2023-09-11 10:15:30", "capture app (Android)"),
+    # date_only
+    ("date_only", "Top 10 May 2023 ideas.jpg", "2023-05-10",
+     "a known limit: a number before a month's name reads as its day (title)"),
+    # none
+    ("none", "M4H00001.MP4", None, "Sony camcorder counter (Sony)"),
+    ("none", "CLIP0001.MOV", None, "clip counter (Canon)"),
+    ("none", "IMG_0001 (Edited).jpg", None, "an edited counter (iPhone)"),
 )

@@ -26,10 +26,10 @@ def test_case(family: str, path: str, expected: str | None, why: str) -> None:
 
 
 def test_table_is_large_and_covers_every_family() -> None:
-    assert len(CASES) >= 550
+    assert len(CASES) >= 680
     named = {c[0] for c in CASES}
     assert set(FAMILIES) - {"pattern"} <= named
-    assert sum(1 for c in CASES if c[2] is None) >= 140
+    assert sum(1 for c in CASES if c[2] is None) >= 190
 
 
 def test_name_beats_folder_and_folder_is_a_fallback() -> None:
