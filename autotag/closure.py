@@ -90,6 +90,7 @@ def materialize_plan(
             if conn.exec_driver_sql("SELECT 1 FROM temp.closure_new LIMIT 1").first() is None or rounds >= MAX_ROUNDS:
                 break  # at MAX_ROUNDS the rest waits for the next run, which starts from what this one did
             conn.exec_driver_sql("INSERT INTO temp.closure_struct SELECT * FROM temp.closure_new")
+        _cancel_reverted(conn)
         conn.exec_driver_sql(f"DELETE FROM {PLAN_TABLE}")
         conn.exec_driver_sql(f"INSERT INTO {PLAN_TABLE} SELECT * FROM temp.closure_struct")
         conn.exec_driver_sql(
@@ -141,15 +142,17 @@ def _rehearse(conn: Connection) -> None:
         "INSERT OR IGNORE INTO album_assets(album_id, asset_id) "
         "SELECT album_id, asset_id FROM temp.closure_album_assets"
     )
+    # A removal takes out a member the mirror had (recorded, put back by _take_back) or one an earlier
+    # round added (that addition is forgotten: _cancel_reverted drops the pair from the plan).
+    removals = "SELECT target, asset_id FROM temp.closure_new WHERE kind = 'album_remove'"
     conn.exec_driver_sql(
         "INSERT OR IGNORE INTO temp.closure_album_removed(album_id, asset_id) "
         "SELECT n.target, n.asset_id FROM temp.closure_new AS n WHERE n.kind = 'album_remove' AND EXISTS "
-        "(SELECT 1 FROM album_assets AS aa WHERE aa.album_id = n.target AND aa.asset_id = n.asset_id)"
+        "(SELECT 1 FROM album_assets AS aa WHERE aa.album_id = n.target AND aa.asset_id = n.asset_id) "
+        "AND (n.target, n.asset_id) NOT IN (SELECT album_id, asset_id FROM temp.closure_album_assets)"
     )
-    conn.exec_driver_sql(
-        "DELETE FROM album_assets WHERE (album_id, asset_id) IN "
-        "(SELECT album_id, asset_id FROM temp.closure_album_removed)"
-    )
+    conn.exec_driver_sql(f"DELETE FROM album_assets WHERE (album_id, asset_id) IN ({removals})")
+    conn.exec_driver_sql(f"DELETE FROM temp.closure_album_assets WHERE (album_id, asset_id) IN ({removals})")
     conn.exec_driver_sql(
         "INSERT OR IGNORE INTO temp.closure_asset_tags(asset_id, tag_id) "
         "SELECT n.asset_id, t.id FROM temp.closure_new AS n JOIN tags AS t ON t.value = n.target "
@@ -158,6 +161,24 @@ def _rehearse(conn: Connection) -> None:
     )
     conn.exec_driver_sql(
         "INSERT OR IGNORE INTO asset_tags(asset_id, tag_id) SELECT asset_id, tag_id FROM temp.closure_asset_tags"
+    )
+
+
+def _cancel_reverted(conn: Connection) -> None:
+    """An addition a later round removed again, or a removal a later round added back, nets to nothing
+    (a smart album of unclassified photos: the round's other additions classified one of them); and no
+    removal from an album the push is still to create is ever sent."""
+    conn.exec_driver_sql(
+        "CREATE TEMP TABLE closure_cancel AS SELECT a.idem_key AS one, r.idem_key AS other "
+        "FROM temp.closure_struct AS a JOIN temp.closure_struct AS r ON r.target = a.target "
+        "AND r.asset_id = a.asset_id WHERE a.kind = 'album_add' AND r.kind = 'album_remove'"
+    )
+    conn.exec_driver_sql(
+        "DELETE FROM temp.closure_struct WHERE idem_key IN "
+        "(SELECT one FROM temp.closure_cancel UNION ALL SELECT other FROM temp.closure_cancel)"
+    )
+    conn.exec_driver_sql(
+        f"DELETE FROM temp.closure_struct WHERE kind = 'album_remove' AND target LIKE '{_VIRTUAL_PREFIX}%'"
     )
 
 
@@ -189,7 +210,7 @@ def _index(conn: Connection) -> None:
 
 def _drop(conn: Connection, *, keep_plan: bool = False) -> None:
     names = ["closure_markers", "closure_struct", "closure_new", "plan_round", "closure_albums", "closure_tags",
-             "closure_album_assets", "closure_asset_tags", "closure_album_removed"]
+             "closure_album_assets", "closure_asset_tags", "closure_album_removed", "closure_cancel"]
     if not keep_plan:
         names.append("plan_now")
     for name in names:

@@ -75,9 +75,9 @@ WHERE EXISTS (SELECT 1 FROM scope_assets AS s WHERE s.asset_id = m.asset_id)
 # One pass: the matches (wanted) and the members (present) of every smart album, grouped by album and
 # asset; where they differ, an addition or a removal. The scope is probed only for those few rows (an
 # out-of-scope asset is neither added nor removed), not for every match (at 100k assets, 3 smart albums,
-# converged: 0.27-0.87 s as two passes with a probe per match, 0.11-0.14 s so). Never a removal from the
-# album the plan's rehearsal pretends to create: what it holds, the plan adds (other features' additions
-# to a smart album are dropped by autotag.proposals).
+# converged: 0.27-0.87 s as two passes with a probe per match, 0.11-0.14 s so). A removal from the album
+# the plan's rehearsal pretends to create takes back an earlier round's addition (autotag.closure cancels
+# the pair); other features' additions to a smart album are dropped by autotag.proposals.
 SMART_ALBUMS_PLAN = """
 SELECT CASE WHEN x.wanted THEN 'album_add' ELSE 'album_remove' END AS kind, x.target AS target,
        x.asset_id AS asset_id, NULL AS payload, NULL AS before,
@@ -95,8 +95,7 @@ FROM (
         WHERE t.state = 'ours'
     ) GROUP BY target, asset_id HAVING max(wanted) <> max(present)
 ) AS x
-WHERE (x.wanted OR substr(x.target, 1, 5) <> 'name:')
-  AND EXISTS (SELECT 1 FROM scope_assets AS s WHERE s.asset_id = x.asset_id)
+WHERE EXISTS (SELECT 1 FROM scope_assets AS s WHERE s.asset_id = x.asset_id)
 """
 
 _LABEL = "'smart_albums[' || t.position || '] (' || t.album_name || ')'"

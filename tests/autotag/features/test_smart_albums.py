@@ -322,3 +322,21 @@ def test_the_review_page_shows_the_smart_albums_changes_and_a_rejection_holds(
         assert again.summary.changes == 0 and again.held_back == 1
     finally:
         s.close()
+
+
+def test_a_smart_album_of_unclassified_photos_settles_in_one_run(tmp_path: Path, library: FakeLibrary) -> None:
+    """"To sort": the unclassified photos. The same run's tag-album rule classifies the cat, so the cat is
+    not put in (a later round of the plan takes back the earlier round's addition)."""
+    ids = _ids(library)
+    cfg = {"smart_albums": [{"album": "To sort", "sql": "assets.id IN (SELECT asset_id FROM unclassified)"}],
+           "tag_albums": {"enabled": True, "rules": [{"tag": "pets/cat", "album": "2021-05 Cats",
+                                                      "direction": "to_album"}]}}
+    s = fake_session(library, tmp_path / "m.db", "3.1.0", parse_config(cfg))
+    try:
+        first = ops.run(s)
+        assert first.push.dead == 0
+        assert album(library, "2021-05 Cats") == {ids["cat"]}
+        assert album(library, "To sort") == {ids["alice"], ids["dog"], ids["scan"], ids["other"]}
+        assert ops.classify(s, dry_run=True).summary.changes == 0
+    finally:
+        s.close()
