@@ -22,6 +22,13 @@ from immich_mirror.urls import normalize_server_url
 OLDEST_SUPPORTED = MIN_VERSION[:2]
 FIX_URL = "check the server URL: the address you open Immich at in a browser, e.g. http://host:2283"
 FIX_PROXY = "point the server URL straight at Immich, not at a login page or a proxy's other site"
+# The fix for a server that cannot be reached, by the kind of failure: the first that matches.
+REACHABLE_FIXES: tuple[tuple[type[ImmichMirrorError], str], ...] = (
+    (NotImmich, FIX_URL),
+    (UnexpectedResponse, FIX_PROXY),
+    (ConnectionFailed, "check the URL, the port and that Immich is running"),
+    (ImmichMirrorError, FIX_URL),
+)
 
 # permission -> what needs it (API-NOTES 1h, and the OpenAPI spec's x-immich-permission)
 REQUIRED = {
@@ -78,17 +85,9 @@ def run_checks(session: Session, config_file: Path | None = None) -> list[Check]
     client = session.client
     try:
         version = client.server_version()
-    except NotImmich as exc:
-        checks.append(Check("reachable", False, exc.message, FIX_URL))
-        return checks
-    except UnexpectedResponse as exc:
-        checks.append(Check("reachable", False, exc.message, FIX_PROXY))
-        return checks
-    except ConnectionFailed as exc:
-        checks.append(Check("reachable", False, exc.message, "check the URL, the port and that Immich is running"))
-        return checks
     except ImmichMirrorError as exc:
-        checks.append(Check("reachable", False, exc.message, FIX_URL))
+        fix = next(fix for kind, fix in REACHABLE_FIXES if isinstance(exc, kind))
+        checks.append(Check("reachable", False, exc.message, fix))
         return checks
     checks.append(Check("reachable", True, client.base_url))
     vt = (version.major, version.minor)
@@ -143,31 +142,24 @@ def run_checks(session: Session, config_file: Path | None = None) -> list[Check]
         if "all" in perms:
             checks.append(Check("permissions", True, "all"))
         else:
-            missing = [p for p in REQUIRED if p not in perms]
+            missing, detail = _missing(perms, REQUIRED)
             if missing:
-                checks.append(
-                    Check(
-                        "permissions",
-                        False,
-                        "missing " + ", ".join(f"{p} ({REQUIRED[p]})" for p in missing),
-                        "edit the key in Immich > Account Settings > API Keys and add: " + ", ".join(missing),
-                    )
-                )
+                fix = "edit the key in Immich > Account Settings > API Keys and add: " + ", ".join(missing)
+                checks.append(Check("permissions", False, detail, fix))
             else:
                 checks.append(Check("permissions", True, "all required"))
-            optional = [p for p in OPTIONAL if p not in perms]
+            optional, detail = _missing(perms, OPTIONAL)
             if optional:
-                checks.append(
-                    Check(
-                        "optional permissions",
-                        True,
-                        "missing " + ", ".join(f"{p} ({OPTIONAL[p]})" for p in optional),
-                        warning=True,
-                    )
-                )
+                checks.append(Check("optional permissions", True, detail, warning=True))
     try:
         open_db(session.db_path).dispose()
         checks.append(Check("database", True, f"{session.db_path} (writable)"))
     except ImmichMirrorError as exc:
         checks.append(Check("database", False, exc.message, "choose a writable place with --db or AUTOTAG_DB"))
     return checks
+
+
+def _missing(perms: set[str], wanted: dict[str, str]) -> tuple[list[str], str]:
+    """The wanted permissions the key lacks, and ``missing p (what needs it), ...`` naming them."""
+    missing = [p for p in wanted if p not in perms]
+    return missing, "missing " + ", ".join(f"{p} ({wanted[p]})" for p in missing)

@@ -14,6 +14,7 @@ from autotag.config import AutotagConfig
 from autotag.doctor import run_checks
 from autotag.session import Session
 from immich_mirror.api.client import ImmichClient
+from immich_mirror.errors import ConnectionFailed, ImmichMirrorError, NotImmich, UnexpectedResponse, UnsupportedServer
 from immich_mirror.fake.library import FakeLibrary
 from immich_mirror.fake.runner import running_fake_server
 
@@ -74,6 +75,7 @@ def test_key_without_tag_asset(
     lib.add_api_key(secret="limited-key-0123456789", permissions=perms)
     code, out = doctor(capsys, monkeypatch, url, "limited-key-0123456789")
     assert code == 1 and "FAIL permissions: missing tag.asset" in out and "add: tag.asset" in out
+    assert "optional permissions: missing sharedLink.read (share links in exclude/only), person.read" in out
 
 
 def free_port() -> int:
@@ -167,3 +169,26 @@ def test_config_file_and_url_are_reported(
     monkeypatch.setenv("IMMICH_URL", server[0])
     assert main(["--url", "ftp://x", "doctor"]) == 2
     assert capsys.readouterr().err.startswith("error: --url: invalid Immich server URL 'ftp://x'")
+
+
+@pytest.mark.parametrize(
+    ("error", "fix"),
+    [
+        (NotImmich("404 at /api/server/version"), "check the server URL: the address you open Immich at"),
+        (UnexpectedResponse("an HTML page"), "point the server URL straight at Immich, not at a login page"),
+        (ConnectionFailed("cannot reach Immich"), "check the URL, the port and that Immich is running"),
+        (UnsupportedServer("something else"), "check the server URL: the address you open Immich at"),
+    ],
+)
+def test_each_way_of_not_reaching_immich_gets_its_own_fix(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, error: ImmichMirrorError, fix: str
+) -> None:
+    def fail(_self: ImmichClient) -> None:
+        raise error
+
+    monkeypatch.setattr(ImmichClient, "server_version", fail)
+    cfg = AutotagConfig.model_validate({"immich": {"url": "http://immich.test", "api_key": KEY}})
+    client = ImmichClient("http://immich.test", KEY)
+    checks = run_checks(Session(cfg=cfg, db_path=tmp_path / "m.db", client_factory=lambda: client))
+    assert [(c.name, c.ok, c.detail) for c in checks if not c.ok] == [("reachable", False, error.message)]
+    assert checks[-1].fix.startswith(fix)
