@@ -166,14 +166,12 @@ class Pusher:
     def _albums_by_name(self, rows: list[OutboxRow]) -> list[OutboxRow]:
         """``album_add`` to ``name:<album name>``: to the owned album of that name, created if missing."""
         resolved, failed = resolve_album_names(self.client, self.engine, rows, self.run_id)
-        for bad, exc in failed:
-            self._failed(bad, exc, dead=True)
+        self._refused(failed)
         return resolved
 
     def _delete_created_albums(self, rows: list[OutboxRow]) -> None:
         done, failed = delete_created_albums(self.client, self.engine, rows)
-        for bad, exc in failed:
-            self._failed(bad, exc, dead=True)
+        self._refused(failed)
         self._deleted(done)
 
     def _deleted(self, rows: list[OutboxRow]) -> None:
@@ -186,8 +184,7 @@ class Pusher:
         """After undo's removals were verified: a tag deleted while still in a sidecar comes back."""
         self.settler.settle()
         done, failed = delete_created_tags(self.client, self.engine, rows)
-        for bad, exc in failed:
-            self._failed(bad, exc, dead=True)
+        self._refused(failed)
         self._deleted(done)
 
     # ------------------------------------------------------------------ dates
@@ -232,6 +229,11 @@ class Pusher:
                 )
         self._done(ok, note=note)
         return ok
+
+    def _refused(self, failures: Iterable[tuple[list[OutboxRow], Exception]]) -> None:
+        """Rows that cannot succeed however often they are sent (a name or an ownership refused): dead."""
+        for rows, exc in failures:
+            self._failed(rows, exc, dead=True)
 
     def _failed(self, rows: list[OutboxRow], exc: Exception, *, dead: bool = False) -> None:
         log.warning("%d mutation(s) failed: %s", len(rows), exc)
