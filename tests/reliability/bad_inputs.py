@@ -239,6 +239,26 @@ def _history(c: Ctx, *, unfinished: bool = False) -> None:
         conn.commit()
 
 
+def _config_case(case_id: str, what: str, text: str, *, classify: bool = False) -> Case:
+    """A bad config file holding ``text``: read by ``status``, or by ``classify --dry-run`` (which compiles
+    the rules against a mirror)."""
+    if classify:
+        return Case(case_id, what, "autotag --config c.yaml classify --dry-run",
+                    lambda c: ["--config", c.config(text), "--db", c.db(), "classify", "--dry-run"])
+    return Case(case_id, what, "autotag --config c.yaml status", lambda c: ["--config", c.config(text), "status"])
+
+
+def _server_case(
+    case_id: str, what: str, command: str, url: Callable[[Servers], str], *, key: str = KEY, verb: str = "sync"
+) -> Case:
+    """``autotag <verb>`` with IMMICH_URL set to ``url(servers)`` and IMMICH_API_KEY to ``key``."""
+    def setup(c: Ctx) -> list[str]:
+        c.server(url(c.servers), key)
+        return ["--db", c.db(), verb]
+
+    return Case(case_id, what, command, setup)
+
+
 def _undo(c: Ctx, *args: str, unfinished: bool = False) -> list[str]:
     _history(c, unfinished=unfinished)
     return ["--db", c.db(), "undo", *args]
@@ -253,67 +273,50 @@ CASES: list[Case] = [
     Case("config-unreadable", "a config file the user may not read", "autotag --config c.yaml status",
          _unreadable),
     Case("config-not-utf8", "a config file that is not UTF-8 text", "autotag --config c.yaml status", _not_utf8),
-    Case("config-invalid-yaml", "invalid YAML", "autotag --config c.yaml status",
-         lambda c: ["--config", c.config("immich:\n  url: [unclosed\n"), "status"]),
-    Case("config-not-mapping", "YAML that is a list, not a mapping", "autotag --config c.yaml status",
-         lambda c: ["--config", c.config("- immich\n- rules\n"), "status"]),
-    Case("config-unknown-key", "an unknown key (typo)", "autotag --config c.yaml status",
-         lambda c: ["--config", c.config("immich:\n  urll: http://x\n"), "status"]),
-    Case("config-unknown-section", "an unknown top-level section", "autotag --config c.yaml status",
-         lambda c: ["--config", c.config("marker:\n  unclassified: x\n"), "status"]),
-    Case("config-wrong-type", "a wrong type (`timeout: soon`)", "autotag --config c.yaml status",
-         lambda c: ["--config", c.config("immich:\n  timeout: soon\n"), "status"]),
-    Case("config-out-of-range", "a value out of range (`chunk_size: 0`)", "autotag --config c.yaml status",
-         lambda c: ["--config", c.config("push:\n  chunk_size: 0\n"), "status"]),
-    Case("config-section-not-mapping", "a section that is a string", "autotag --config c.yaml status",
-         lambda c: ["--config", c.config("immich: http://photos\n"), "status"]),
-    Case("config-same-markers", "the same tag for both markers", "autotag --config c.yaml status",
-         lambda c: ["--config", c.config("markers:\n  unclassified: x\n  conflict: x\n"), "status"]),
-    Case("config-empty-rules", "`rules: []`", "autotag --config c.yaml status",
-         lambda c: ["--config", c.config("rules: []\n"), "status"]),
-    Case("rule-unknown-key", "an unknown key in a rule", "autotag --config c.yaml status",
-         lambda c: ["--config", c.config("rules:\n  - name: r\n    tag: x\n"), "status"]),
-    Case("rule-bad-regex", "a rule with an invalid regex", "autotag --config c.yaml classify --dry-run",
-         lambda c: ["--config", c.config("rules:\n  - name: broken\n    album_name_regex: ['^(']\n"),
-                    "--db", c.db(), "classify", "--dry-run"]),
-    Case("rule-bad-sql", "a rule with an SQL predicate that does not compile",
-         "autotag --config c.yaml classify --dry-run",
-         lambda c: ["--config", c.config("rules:\n  - name: bad_sql\n    sql: \"no_such_column = 1\"\n"),
-                    "--db", c.db(), "classify", "--dry-run"]),
-    Case("rule-sql-two-statements", "an SQL predicate that tries a second statement",
-         "autotag --config c.yaml classify --dry-run",
-         lambda c: ["--config", c.config("rules:\n  - name: sneaky\n    sql: \"1); DROP TABLE assets; --\"\n"),
-                    "--db", c.db(), "classify", "--dry-run"]),
-    Case("rule-duplicate-name", "two rules with one name", "autotag --config c.yaml status",
-         lambda c: ["--config", c.config("rules:\n  - {name: a, tags: x}\n  - {name: a, tags: y}\n"), "status"]),
-    Case("rule-matches-marker", "a rule on the marker tag itself", "autotag --config c.yaml status",
-         lambda c: ["--config", c.config("rules:\n  - {name: loop, tags: autotag_output_unknown}\n"), "status"]),
+    _config_case("config-invalid-yaml", "invalid YAML", "immich:\n  url: [unclosed\n"),
+    _config_case("config-not-mapping", "YAML that is a list, not a mapping", "- immich\n- rules\n"),
+    _config_case("config-unknown-key", "an unknown key (typo)", "immich:\n  urll: http://x\n"),
+    _config_case("config-unknown-section", "an unknown top-level section", "marker:\n  unclassified: x\n"),
+    _config_case("config-wrong-type", "a wrong type (`timeout: soon`)", "immich:\n  timeout: soon\n"),
+    _config_case("config-out-of-range", "a value out of range (`chunk_size: 0`)", "push:\n  chunk_size: 0\n"),
+    _config_case("config-section-not-mapping", "a section that is a string", "immich: http://photos\n"),
+    _config_case("config-same-markers", "the same tag for both markers",
+                 "markers:\n  unclassified: x\n  conflict: x\n"),
+    _config_case("config-empty-rules", "`rules: []`", "rules: []\n"),
+    _config_case("rule-unknown-key", "an unknown key in a rule", "rules:\n  - name: r\n    tag: x\n"),
+    _config_case("rule-bad-regex", "a rule with an invalid regex",
+                 "rules:\n  - name: broken\n    album_name_regex: ['^(']\n", classify=True),
+    _config_case("rule-bad-sql", "a rule with an SQL predicate that does not compile",
+                 "rules:\n  - name: bad_sql\n    sql: \"no_such_column = 1\"\n", classify=True),
+    _config_case("rule-sql-two-statements", "an SQL predicate that tries a second statement",
+                 "rules:\n  - name: sneaky\n    sql: \"1); DROP TABLE assets; --\"\n", classify=True),
+    _config_case("rule-duplicate-name", "two rules with one name",
+                 "rules:\n  - {name: a, tags: x}\n  - {name: a, tags: y}\n"),
+    _config_case("rule-matches-marker", "a rule on the marker tag itself",
+                 "rules:\n  - {name: loop, tags: autotag_output_unknown}\n"),
     Case("no-url", "no server URL anywhere", "autotag sync", lambda c: ["--db", c.db(), "sync"]),
     Case("no-key", "a URL but no API key", "IMMICH_URL=... autotag sync",
          lambda c: (c.mp.setenv("IMMICH_URL", c.servers.fake), ["--db", c.db(), "sync"])[1]),
     # ---- the server
-    Case("unreachable-host", "a host name that does not resolve", "IMMICH_URL=http://immich.invalid autotag sync",
-         lambda c: (c.server("http://immich.invalid:2283"), ["--db", c.db(), "sync"])[1]),
-    Case("wrong-port", "a port where nothing listens", "autotag sync",
-         lambda c: (c.server(c.servers.refused), ["--db", c.db(), "sync"])[1]),
-    Case("tls-untrusted", "HTTPS with a self-signed certificate", "IMMICH_URL=https://... autotag sync",
-         lambda c: (c.server(c.servers.tls), ["--db", c.db(), "sync"])[1]),
-    Case("http-to-https-port", "http:// to a port that speaks HTTPS", "IMMICH_URL=http://... autotag sync",
-         lambda c: (c.server(c.servers.tls.replace("https://", "http://")), ["--db", c.db(), "sync"])[1]),
-    Case("https-to-http-port", "https:// to a port that speaks plain HTTP", "IMMICH_URL=https://... autotag sync",
-         lambda c: (c.server(c.servers.fake.replace("http://", "https://")), ["--db", c.db(), "sync"])[1]),
-    Case("connection-dropped", "a plain-HTTP server that closes the connection (no https hint)",
-         "autotag sync", lambda c: (c.server(c.servers.dropped), ["--db", c.db(), "sync"])[1]),
-    Case("wrong-key", "a wrong API key", "autotag sync",
-         lambda c: (c.server(c.servers.fake, "not-a-key-of-this-server"), ["--db", c.db(), "sync"])[1]),
-    Case("key-lacks-permission", "a read-only key (no tag.create) for a run", "autotag run",
-         lambda c: (c.server(c.servers.fake, READ_ONLY_KEY), ["--db", c.db(), "run"])[1]),
-    Case("server-v1", "Immich 1.118 (too old)", "autotag sync",
-         lambda c: (c.server(c.servers.v1), ["--db", c.db(), "sync"])[1]),
-    Case("server-html", "a reverse proxy's HTML login page instead of the API", "autotag sync",
-         lambda c: (c.server(c.servers.html), ["--db", c.db(), "sync"])[1]),
-    Case("server-odd-json", "JSON of the wrong shape (`/users/me` answers a list)", "autotag sync",
-         lambda c: (c.server(c.servers.odd_json), ["--db", c.db(), "sync"])[1]),
+    _server_case("unreachable-host", "a host name that does not resolve",
+                 "IMMICH_URL=http://immich.invalid autotag sync", lambda _s: "http://immich.invalid:2283"),
+    _server_case("wrong-port", "a port where nothing listens", "autotag sync", lambda s: s.refused),
+    _server_case("tls-untrusted", "HTTPS with a self-signed certificate", "IMMICH_URL=https://... autotag sync",
+                 lambda s: s.tls),
+    _server_case("http-to-https-port", "http:// to a port that speaks HTTPS", "IMMICH_URL=http://... autotag sync",
+                 lambda s: s.tls.replace("https://", "http://")),
+    _server_case("https-to-http-port", "https:// to a port that speaks plain HTTP",
+                 "IMMICH_URL=https://... autotag sync", lambda s: s.fake.replace("http://", "https://")),
+    _server_case("connection-dropped", "a plain-HTTP server that closes the connection (no https hint)",
+                 "autotag sync", lambda s: s.dropped),
+    _server_case("wrong-key", "a wrong API key", "autotag sync", lambda s: s.fake, key="not-a-key-of-this-server"),
+    _server_case("key-lacks-permission", "a read-only key (no tag.create) for a run", "autotag run",
+                 lambda s: s.fake, key=READ_ONLY_KEY, verb="run"),
+    _server_case("server-v1", "Immich 1.118 (too old)", "autotag sync", lambda s: s.v1),
+    _server_case("server-html", "a reverse proxy's HTML login page instead of the API", "autotag sync",
+                 lambda s: s.html),
+    _server_case("server-odd-json", "JSON of the wrong shape (`/users/me` answers a list)", "autotag sync",
+                 lambda s: s.odd_json),
     # ---- the mirror database
     Case("db-corrupt", "a DB file that is not SQLite", "autotag --db garbage.db status",
          lambda c: ((c.tmp / "mirror.db").write_bytes(b"garbage" * 100), ["--db", c.db(), "status"])[1]),
