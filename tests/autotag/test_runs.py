@@ -12,8 +12,7 @@ from autotag import session as ops
 from autotag.cli import main
 from autotag.runs import recent_runs
 from immich_mirror.fake.generate import generate_library
-from immich_mirror.fake.runner import running_fake_server
-from tests.helpers import fake_session
+from tests.helpers import fake_session, serving
 
 UNKNOWN = "autotag_output_unknown"
 
@@ -33,9 +32,7 @@ def test_first_run_is_run_1_and_undo_lists_what_each_run_changed(
 ) -> None:
     lib = generate_library(60, seed=4)
     db = str(isolated / "m.db")
-    with running_fake_server(lib) as (url, key):
-        monkeypatch.setenv("IMMICH_URL", url)
-        monkeypatch.setenv("IMMICH_API_KEY", key)
+    with serving(lib, monkeypatch):
         code, _, err = cli(capsys, "--db", db, "run")
         assert code == 0, err
         changed = int(re.search(r"push: (\d+) applied", err).group(1))  # type: ignore[union-attr]

@@ -47,16 +47,14 @@ def test_run_dry_run_syncs_then_shows_the_plan_and_changes_nothing(
     isolated: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from immich_mirror.fake.library import FakeLibrary
-    from immich_mirror.fake.runner import running_fake_server
+    from tests.helpers import serving
 
     lib = FakeLibrary(seed=2)
     for i in range(6):
         lib.add_asset(f"IMG_2019041{i}_120000.jpg")
     before = lib.snapshot()
     db = str(isolated / "m.db")
-    with running_fake_server(lib) as (url, key):
-        monkeypatch.setenv("IMMICH_URL", url)
-        monkeypatch.setenv("IMMICH_API_KEY", key)
+    with serving(lib, monkeypatch):
         code = main(["--db", db, "run", "--dry-run"])
         out, err = capsys.readouterr()
         assert code == 0, err

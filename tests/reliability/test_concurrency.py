@@ -25,7 +25,7 @@ from immich_mirror.db.migrate import open_db
 from immich_mirror.fake.generate import generate_library
 from immich_mirror.fake.runner import running_fake_server
 from immich_mirror.sync import runner as sync_runner
-from tests.helpers import assert_mirror_equals_server
+from tests.helpers import assert_mirror_equals_server, serving
 from tests.reliability.crashes import autotag
 from tests.reliability.schedules import build_library, expected_markers, server_markers
 from tests.terminal import PROGRESS_LINE
@@ -78,9 +78,7 @@ def test_lock_taken_mid_sync_is_one_line(tmp_path: Path, monkeypatch: pytest.Mon
         real(ctx, since)  # type: ignore[arg-type]
 
     monkeypatch.setattr(sync_runner, "sync_albums", albums_after_someone_else_took_the_lock)
-    with running_fake_server(lib) as (url, key):
-        monkeypatch.setenv("IMMICH_URL", url)
-        monkeypatch.setenv("IMMICH_API_KEY", key)
+    with serving(lib, monkeypatch):
         code, _out, err = cli(db, "sync")
     for conn in held:
         conn.close()

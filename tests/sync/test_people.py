@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 from sqlalchemy import Engine, text
 
 from autotag.doctor import REQUIRED
-from immich_mirror.db.migrate import open_db
 from immich_mirror.fake.library import FakeLibrary
 from immich_mirror.sync.runner import run_sync
 from tests.helpers import API_KEY, fake_client, stepping_clock
@@ -25,13 +21,6 @@ def library() -> FakeLibrary:
     lib.add_person("", ids[10:11])  # unnamed, one face: Immich does not list it
     lib.set_visibility(ids[1:2], "archive")
     return lib
-
-
-@pytest.fixture
-def engine(tmp_path: Path) -> Iterator[Engine]:
-    eng = open_db(tmp_path / "mirror.db")
-    yield eng
-    eng.dispose()
 
 
 def mirrored(engine: Engine) -> dict[str, set[str]]:

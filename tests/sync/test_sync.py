@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import Engine, text
 
 from immich_mirror.api.client import ImmichClient
-from immich_mirror.db.migrate import open_db
 from immich_mirror.fake.library import FakeLibrary
 from immich_mirror.sync.runner import run_sync
 from tests.helpers import assert_mirror_equals_server, fake_client, stepping_clock
@@ -33,13 +30,6 @@ def library() -> FakeLibrary:
     lib.set_duplicate(ids[14:16], "6f1c1d2e-3b4a-4c5d-8e6f-7a8b9c0d1e2f")
     assert beach.id
     return lib
-
-
-@pytest.fixture
-def engine(tmp_path: Path) -> Iterator[Engine]:
-    eng = open_db(tmp_path / "mirror.db")
-    yield eng
-    eng.dispose()
 
 
 def sync(client: ImmichClient, engine: Engine, full: bool = False) -> None:
