@@ -74,6 +74,27 @@ def queue_exhausted_adds(connect: Callable[[str], Session]) -> int:
     return int(n)
 
 
+def queue_plan(connect: Callable[[str], Session]) -> None:
+    """Sync and queue the plan, as `autotag classify` does."""
+    s = connect("")
+    ops.sync(s)
+    ops.classify(s, dry_run=False)
+    s.close()
+
+
+def exhausted_then(
+    connect: Callable[[str], Session], capsys: pytest.CaptureFixture[str], *argv: str
+) -> tuple[int, int, str]:
+    """Queue marker additions with one attempt left, take every tag write down, run ``autotag <argv>``:
+    (the rows queued, the exit code, stderr)."""
+    n = queue_exhausted_adds(connect)
+    connect(TAG_WRITES_DOWN)
+    capsys.readouterr()
+    code = cli.main(list(argv))
+    _out, err = capsys.readouterr()
+    return n, code, err
+
+
 def dead_rows(db: Path) -> list[tuple[str, str]]:
     import sqlite3
 
@@ -84,11 +105,8 @@ def dead_rows(db: Path) -> list[tuple[str, str]]:
 def test_push_exits_1_when_rows_run_out_of_attempts(
     tmp_path: Path, connect: Callable[[str], Session], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    n = queue_exhausted_adds(connect)
-    connect(TAG_WRITES_DOWN)
-    capsys.readouterr()
-    assert cli.main(["push"]) == 1
-    _out, err = capsys.readouterr()
+    n, code, err = exhausted_then(connect, capsys, "push")
+    assert code == 1
     line = last_line(err)
     assert line.startswith(f"error: {n} {DEAD_LINE}"), err
     assert "the next `autotag run` plans again" in line
@@ -106,10 +124,7 @@ def test_push_exits_1_when_rows_run_out_of_attempts(
 def test_a_transient_failure_with_attempts_left_is_no_error(
     tmp_path: Path, connect: Callable[[str], Session], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    s = connect("")
-    ops.sync(s)
-    ops.classify(s, dry_run=False)
-    s.close()
+    queue_plan(connect)
     connect(TAG_WRITES_DOWN)
     assert cli.main(["push", "--json"]) == 0  # retried by the next push: only --strict fails on it
     result = json.loads(capsys.readouterr().out)
@@ -127,10 +142,7 @@ def test_push_exits_1_when_the_server_refuses_rows(
     organised = sorted(library.tag_members[marker.id])[:2]
     beach = next(a for a in library.albums.values() if a.name == "2019-06-01 Beach")
     library.add_to_album(beach.id, organised)  # the user files two of them: their markers are to go
-    s = connect("")
-    ops.sync(s)
-    ops.classify(s, dry_run=False)
-    s.close()
+    queue_plan(connect)
     library.delete_tag(marker.id)  # ...and deletes the marker tag before the push: the removals cannot be sent
     connect("")
     capsys.readouterr()
@@ -144,21 +156,15 @@ def test_push_exits_1_when_the_server_refuses_rows(
 def test_run_exits_1_with_dead_rows(
     connect: Callable[[str], Session], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    n = queue_exhausted_adds(connect)
-    connect(TAG_WRITES_DOWN)
-    capsys.readouterr()
-    assert cli.main(["run"]) == 1
-    _out, err = capsys.readouterr()
+    n, code, err = exhausted_then(connect, capsys, "run")
+    assert code == 1
     assert last_line(err).startswith(f"error: {n} {DEAD_LINE}"), err
 
 
 def test_a_finite_watch_exits_1_with_dead_rows(
     connect: Callable[[str], Session], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    n = queue_exhausted_adds(connect)
-    connect(TAG_WRITES_DOWN)
-    capsys.readouterr()
-    assert cli.main(["watch", "--cycles", "1", "--interval", "1"]) == 1
-    _out, err = capsys.readouterr()
+    n, code, err = exhausted_then(connect, capsys, "watch", "--cycles", "1", "--interval", "1")
+    assert code == 1
     assert "cycle 1: " in err and f"{n} could not be applied" in err
     assert last_line(err).startswith(f"error: {n} {DEAD_LINE}"), err
