@@ -21,6 +21,7 @@ from autotag.session import Session
 from immich_mirror.api.client import ImmichClient
 from immich_mirror.fake.generate import generate_library
 from immich_mirror.fake.library import FakeLibrary
+from immich_mirror.fake.state import FakeTag
 from immich_mirror.sync.context import only_stamp_moved
 from immich_mirror.sync.pushed import load_push_verified, record_push_verified
 from immich_mirror.sync.runner import run_sync
@@ -72,6 +73,14 @@ def session(tmp_path: Path, library: FakeLibrary, version: str, counting: Counti
     s.close()
 
 
+def run_and_marked(session: Session, library: FakeLibrary) -> tuple[FakeTag, list[str]]:
+    """Run once; the marker tag the run created on the server, and the assets it marked (sorted)."""
+    ops.run(session)
+    unknown = library.tag_by_value("autotag_output_unknown")
+    assert unknown is not None
+    return unknown, sorted(library.tag_members[unknown.id])
+
+
 def test_the_sync_after_a_push_reads_no_members(session: Session, library: FakeLibrary, counting: Counting) -> None:
     result = ops.run(session)
     assert result.push is not None and result.push.sent > 100
@@ -86,10 +95,7 @@ def test_the_sync_after_a_push_reads_no_members(session: Session, library: FakeL
 def test_what_others_change_after_the_push_is_still_seen(
     session: Session, library: FakeLibrary, counting: Counting
 ) -> None:
-    ops.run(session)
-    unknown = library.tag_by_value("autotag_output_unknown")
-    assert unknown is not None
-    written = sorted(library.tag_members[unknown.id])
+    unknown, written = run_and_marked(session, library)
     people = library.tag_by_value("people/alice")
     assert people is not None
     library.tag_assets([people.id], written[:3])  # someone tags three of the pushed assets
@@ -138,10 +144,8 @@ def test_a_pushed_asset_changed_in_another_way_is_read_again(
 ) -> None:
     # Someone else's change that lands before the verification looks like the push's own bump, but for
     # what else it changed: that asset's tags are read again (one GET for one asset).
-    ops.run(session)
-    unknown = library.tag_by_value("autotag_output_unknown")
-    assert unknown is not None
-    one = sorted(library.tag_members[unknown.id])[0]
+    _unknown, marked = run_and_marked(session, library)
+    one = marked[0]
     library.set_favorite([one], True)
     with session.engine.begin() as conn:  # as if it happened before the push's verification began
         pushed = load_push_verified(conn)
