@@ -115,13 +115,20 @@ def test_precedence_never_splits_a_duplicate_group(tmp_path: Path, lib: FakeLibr
         s.close()
 
 
+def _photo(lib: FakeLibrary, name: str, folder: str | None = None,
+           taken: datetime = datetime(2012, 6, 4, tzinfo=UTC)) -> str:
+    """An asset taken ``taken``; with ``folder``, in that folder of an external library (``/mnt/p/<folder>``)."""
+    if folder is None:
+        return lib.add_asset(name, date_time_original=taken).id
+    return lib.add_asset(name, original_path=f"/mnt/p/{folder}/{name}", library_id="lib-ext",
+                         date_time_original=taken).id
+
+
 def test_unclassified_twins_in_different_folders_both_go_to_review(tmp_path: Path, version: str) -> None:
     lib = FakeLibrary(seed=4)
-    a = lib.add_asset("A.JPG", original_path="/mnt/p/2012-06-04 Camping/A.JPG", library_id="lib-ext",
-                      date_time_original=datetime(2012, 6, 4, tzinfo=UTC)).id
-    b = lib.add_asset("B.JPG", original_path="/mnt/p/2012-06-05 Beach/B.JPG", library_id="lib-ext",
-                      date_time_original=datetime(2012, 6, 4, tzinfo=UTC)).id
-    c = lib.add_asset("C.JPG", date_time_original=datetime(2012, 6, 4, tzinfo=UTC)).id
+    a = _photo(lib, "A.JPG", "2012-06-04 Camping")
+    b = _photo(lib, "B.JPG", "2012-06-05 Beach")
+    c = _photo(lib, "C.JPG")
     lib.set_duplicate([a, b, c], "55555555-5555-4555-8555-555555555555")
     s = fake_session(lib, tmp_path / "m.db", version, parse_config(ALL_ON))
     try:
@@ -137,9 +144,8 @@ def test_unclassified_twins_in_different_folders_both_go_to_review(tmp_path: Pat
 
 def test_a_twin_follows_its_twins_folder_in_the_same_plan(tmp_path: Path, version: str) -> None:
     lib = FakeLibrary(seed=4)
-    a = lib.add_asset("A.JPG", original_path="/mnt/p/2012-06-04 Camping/A.JPG", library_id="lib-ext",
-                      date_time_original=datetime(2012, 6, 4, tzinfo=UTC)).id
-    b = lib.add_asset("B.JPG", date_time_original=datetime(2012, 6, 4, tzinfo=UTC)).id
+    a = _photo(lib, "A.JPG", "2012-06-04 Camping")
+    b = _photo(lib, "B.JPG")
     lib.set_duplicate([a, b], "66666666-6666-4666-8666-666666666666")
     s = fake_session(lib, tmp_path / "m.db", version, parse_config(ALL_ON))
     try:
@@ -167,8 +173,7 @@ def test_precedence_is_checked() -> None:
 def test_an_album_far_from_the_assets_date_is_no_answer(tmp_path: Path, version: str) -> None:
     """Album dates would flag it at once: the folder's album is not applied, and the review names the date."""
     lib = FakeLibrary(seed=4)
-    a = lib.add_asset("A.JPG", original_path="/mnt/p/2012-06-04 Camping/A.JPG", library_id="lib-ext",
-                      date_time_original=datetime(2015, 3, 1, 9, tzinfo=UTC)).id
+    a = _photo(lib, "A.JPG", "2012-06-04 Camping", taken=datetime(2015, 3, 1, 9, tzinfo=UTC))
     s = _session(tmp_path, lib, version)
     try:
         ops.sync(s)
