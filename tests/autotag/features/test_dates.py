@@ -310,6 +310,12 @@ def test_an_assets_own_name_date_beats_a_disagreeing_duplicate(m: Mirror, tmp_pa
         "(its own metadata) says 2010-05-14 09:30:00; its date 2023-09-12 08:00:00 is left as it is"
     )
     assert ("set_date", "forward") not in plan and ("review", "original") not in plan  # the original is fine
+    # A person sets its date in Immich: theirs is the photo's own date now, nothing left to review.
+    m.sql("UPDATE assets SET date_time_original = '2023-09-11T18:00:00.000Z', "
+          "local_date_time = '2023-09-11T18:00:00.000Z' WHERE id = 'forward'")
+    assert closed(m, tmp_path) == {}
+    m.sql("UPDATE assets SET date_time_original = '2023-09-12T08:00:00.000Z', "
+          "local_date_time = '2023-09-12T08:00:00.000Z' WHERE id = 'forward'")
     # Once the names agree (a duplicate of the same day), it takes the duplicate's exact time, no review.
     m.sql("UPDATE assets SET original_file_name = 'IMG-20100514-WA0001.jpg' WHERE id = 'forward'")
     plan = closed(m, tmp_path)
