@@ -24,6 +24,19 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
     return code, out, err
 
 
+NOWHERE = "http://127.0.0.1:9"  # the discard port: nothing answers there
+
+
+def run_against(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, isolated: Path, key: str, *argv: str,
+    url: str = NOWHERE,
+) -> tuple[int, str, str]:
+    """``autotag --db <isolated>/m.db <argv>`` with IMMICH_URL and IMMICH_API_KEY set to ``url`` and ``key``."""
+    monkeypatch.setenv("IMMICH_URL", url)
+    monkeypatch.setenv("IMMICH_API_KEY", key)
+    return run(capsys, "--db", str(isolated / "m.db"), *argv)
+
+
 def one_line_error(err: str) -> str:
     lines = [line for line in err.splitlines() if line.strip()]
     assert len(lines) == 1, err
@@ -95,9 +108,7 @@ def test_default_config_path_follows_xdg(isolated: Path, capsys: pytest.CaptureF
 def test_unreachable_server_is_one_line(
     isolated: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("IMMICH_URL", "http://127.0.0.1:9")
-    monkeypatch.setenv("IMMICH_API_KEY", "secret-key-123456")
-    code, out, err = run(capsys, "--db", str(isolated / "m.db"), "sync")
+    code, out, err = run_against(capsys, monkeypatch, isolated, "secret-key-123456", "sync")
     line = one_line_error(err)
     assert code == 1 and "cannot reach Immich" in line
     assert "secret-key-123456" not in out + err
@@ -106,9 +117,7 @@ def test_unreachable_server_is_one_line(
 def test_doctor_reports_unreachable_with_a_fix(
     isolated: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("IMMICH_URL", "127.0.0.1:9")
-    monkeypatch.setenv("IMMICH_API_KEY", "secret-key-123456")
-    code, out, err = run(capsys, "--db", str(isolated / "m.db"), "doctor")
+    code, out, err = run_against(capsys, monkeypatch, isolated, "secret-key-123456", "doctor", url="127.0.0.1:9")
     assert code == 1
     assert "FAIL reachable" in out and "fix:" in out
     assert "secret-key-123456" not in out + err
@@ -161,9 +170,7 @@ def test_a_key_that_cannot_be_sent_is_refused_without_quoting_it(
     line = one_line_error(err)
     assert code == 2 and "immich.api_key: contains a space, a line break" in line
     assert "SECRET" not in out + err
-    monkeypatch.setenv("IMMICH_URL", "http://127.0.0.1:9")
-    monkeypatch.setenv("IMMICH_API_KEY", "SECRÉT-KEY-123456")
-    code, out, err = run(capsys, "--db", str(isolated / "m.db"), "sync")
+    code, out, err = run_against(capsys, monkeypatch, isolated, "SECRÉT-KEY-123456", "sync")
     assert code == 2 and one_line_error(err).startswith("error: $IMMICH_API_KEY: contains")
     assert "SECR" not in out + err
 
@@ -172,9 +179,7 @@ def test_a_trailing_newline_in_the_key_is_dropped(
     isolated: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Before: httpx refused the header and its message quoted the whole key.
-    monkeypatch.setenv("IMMICH_URL", "http://127.0.0.1:9")
-    monkeypatch.setenv("IMMICH_API_KEY", "SECRETKEY123xyz\n")
-    code, out, err = run(capsys, "--db", str(isolated / "m.db"), "sync")
+    code, out, err = run_against(capsys, monkeypatch, isolated, "SECRETKEY123xyz\n", "sync")
     assert code == 1 and "cannot reach Immich" in one_line_error(err) and "SECRETKEY" not in out + err
 
 
