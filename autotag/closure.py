@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable
 
 from sqlalchemy import Connection
 
-from autotag import derived
+from autotag import derived, shadow
 from immich_mirror.errors import ImmichMirrorError
 
 PLAN_TABLE = "temp.plan_now"
@@ -48,6 +48,18 @@ def materialize_plan(
     *,
     resolve: Step = _nothing,
     measure: Callable[[Connection], None] = _nothing,
+) -> int:
+    """See ``_materialize``: with the views a plan reads most materialised once (``autotag.shadow``)."""
+    with shadow.shadowed(conn):
+        return _materialize(conn, markers, resolve=resolve, measure=measure)
+
+
+def _materialize(
+    conn: Connection,
+    markers: Iterable[str],
+    *,
+    resolve: Step,
+    measure: Callable[[Connection], None],
 ) -> int:
     """Leave the closed plan in ``temp.plan_now`` (indexed by idem_key); returns the rounds it took.
 
@@ -78,6 +90,7 @@ def materialize_plan(
         while True:
             _rehearse(conn)
             derived.refresh(conn, reads=("albums",))  # a rehearsed album's name may match a rule
+            shadow.refresh(conn)  # ... and the classification follows what was rehearsed
             rounds += 1
             conn.exec_driver_sql("DROP TABLE IF EXISTS temp.plan_round")
             conn.exec_driver_sql("CREATE TEMP TABLE plan_round AS SELECT * FROM plan")

@@ -13,6 +13,7 @@ from sqlalchemy import Connection
 
 from autotag.config import AutotagConfig
 from autotag.features.common import ASSET_LOCAL_DATES, local_of, marker_tag_plan, setting, write_settings
+from autotag.rules import in_scope
 
 FEATURE = "album_dates"
 
@@ -37,7 +38,7 @@ FROM (SELECT aa.asset_id AS asset_id, d.name AS name,
       JOIN album_assets AS aa ON aa.album_id = d.album_id
       JOIN assets AS a ON a.id = aa.asset_id
       LEFT JOIN date_pushed AS p ON p.asset_id = a.id{{planned_join}}
-      WHERE aa.asset_id IN (SELECT asset_id FROM scope_assets)
+      WHERE {in_scope("aa.asset_id")}
       ORDER BY aa.asset_id, d.name) AS m
 WHERE m.day < date(m.first_day, '-' || {setting(FEATURE, "max_days")} || ' days')
    OR m.day > date(m.last_day, '+' || {setting(FEATURE, "max_days")} || ' days')

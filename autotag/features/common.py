@@ -10,6 +10,7 @@ from collections.abc import Mapping
 
 from sqlalchemy import Connection, text
 
+from autotag.rules import in_scope
 from autotag.zones import offset_kept_sql
 
 SETTINGS_TABLE = "feature_settings"
@@ -120,7 +121,7 @@ SELECT 'tag_remove', t.value, at.asset_id, NULL, NULL, '{removed_reason}',
        'tag_remove:' || t.value || ':' || at.asset_id
 FROM tags AS t JOIN asset_tags AS at ON at.tag_id = t.id
 WHERE t.value = {tag}
-  AND at.asset_id IN (SELECT asset_id FROM scope_assets)
+  AND {in_scope("at.asset_id")}
   AND at.asset_id NOT IN (SELECT asset_id FROM {desired})
 """
 
@@ -132,11 +133,11 @@ OWNED_ALBUM_NAMES = """
 SELECT name, count(*) AS n, min(id) AS album_id FROM albums WHERE is_owned = 1 GROUP BY name
 """
 
-ALBUM_NAME_TARGETS = """
+ALBUM_NAME_TARGETS = f"""
 SELECT w.asset_id AS asset_id, w.album_name AS album_name, w.reason AS reason, w.feature AS feature,
        CASE WHEN o.n IS NULL THEN 'name:' || w.album_name ELSE o.album_id END AS target
 FROM album_wants AS w LEFT JOIN owned_album_names AS o ON o.name = w.album_name
-WHERE w.asset_id IN (SELECT asset_id FROM scope_assets)
+WHERE {in_scope("w.asset_id")}
   AND (o.n IS NULL
        OR (o.n = 1 AND NOT EXISTS (SELECT 1 FROM album_assets AS aa
                                    WHERE aa.album_id = o.album_id AND aa.asset_id = w.asset_id)))

@@ -42,7 +42,7 @@ from autotag.features.date_policy import (
     state_iso,
     wall_clock,
 )
-from autotag.rules import SCOPE_ASSETS
+from autotag.rules import SCOPE_ASSETS, in_scope
 from immich_mirror.db.engine import sql_regexp_date
 
 FEATURE = "dates"
@@ -432,9 +432,9 @@ def write(conn: Connection, cfg: AutotagConfig) -> None:
         conn.exec_driver_sql(f"DROP TABLE IF EXISTS temp.{table}")
 
 
-DATE_FIXES = """
+DATE_FIXES = f"""
 SELECT d.* FROM date_decisions AS d JOIN assets AS a ON a.id = d.asset_id
-WHERE d.asset_id IN (SELECT asset_id FROM scope_assets)
+WHERE {in_scope("d.asset_id")}
   AND datetime(a.date_time_original) IS NOT datetime(d.new_iso)
 """
 

@@ -17,24 +17,29 @@ from sqlalchemy import Connection
 
 from autotag.config import AutotagConfig
 from autotag.features.common import marker_tag_plan, write_settings
+from autotag.rules import in_scope
 
 FEATURE = "duplicates"
 
-DUP_MEMBERS = """
+# ``>= ''`` (every text id) rather than IS NOT NULL: SQLite reads that range from ix_assets_duplicate_id
+# instead of scanning every asset.
+DUP_MEMBERS = f"""
 SELECT a.id AS asset_id, a.duplicate_id AS duplicate_id
 FROM assets AS a
-WHERE a.duplicate_id IS NOT NULL AND a.id IN (SELECT asset_id FROM scope_assets)
+WHERE a.duplicate_id >= '' AND {in_scope("a.id")}
 """
 
+# Driven by the members (CROSS JOIN makes them SQLite's outer loop): they are a few of the library, the
+# album and tag links of every asset are not.
 DUP_KEYS = """
 SELECT m.duplicate_id AS duplicate_id, m.asset_id AS asset_id, 'album' AS key_kind, ca.album_id AS key_value
 FROM dup_members AS m
-JOIN album_assets AS aa ON aa.asset_id = m.asset_id
+CROSS JOIN album_assets AS aa ON aa.asset_id = m.asset_id
 JOIN classifying_albums AS ca ON ca.album_id = aa.album_id
 UNION
 SELECT m.duplicate_id, m.asset_id, 'tag', t.value
 FROM dup_members AS m
-JOIN asset_tags AS at ON at.asset_id = m.asset_id
+CROSS JOIN asset_tags AS at ON at.asset_id = m.asset_id
 JOIN classifying_tags AS ct ON ct.tag_id = at.tag_id
 JOIN tags AS t ON t.id = at.tag_id
 """

@@ -11,6 +11,7 @@ from __future__ import annotations
 from sqlalchemy import Connection, text
 
 from autotag.config import AutotagConfig
+from autotag.rules import in_scope
 
 FEATURE = "tag_albums"
 
@@ -23,7 +24,7 @@ JOIN asset_tags AS at ON at.tag_id = t.id
 WHERE r.to_album = 1
 """
 
-TAG_ALBUMS_PLAN = """
+TAG_ALBUMS_PLAN = f"""
 SELECT DISTINCT 'tag_add' AS kind, r.tag_value AS target, aa.asset_id AS asset_id, NULL AS payload,
        NULL AS before, 'in album "' || r.album || '"' AS reason,
        'tag_add:' || r.tag_value || ':' || aa.asset_id AS idem_key
@@ -31,7 +32,7 @@ FROM tag_album_rules AS r
 JOIN albums AS al ON al.name = r.album
 JOIN album_assets AS aa ON aa.album_id = al.id
 WHERE r.to_tag = 1
-  AND aa.asset_id IN (SELECT asset_id FROM scope_assets)
+  AND {in_scope("aa.asset_id")}
   AND NOT EXISTS (SELECT 1 FROM asset_tags AS at JOIN tags AS t ON t.id = at.tag_id
                   WHERE at.asset_id = aa.asset_id AND t.value = r.tag_value)
 """
