@@ -35,7 +35,8 @@ _STRUCTURAL = (
 _VIRTUAL_PREFIX = "name:"
 
 
-Step = Callable[[Connection, str], None]
+# Edits a round's plan in place; says whether the plan held any feature's rows (None: not known).
+Step = Callable[[Connection, str], bool | None]
 
 
 def _nothing(_conn: Connection, _table: str = "") -> None:
@@ -61,7 +62,7 @@ def _materialize(
     resolve: Step,
     measure: Callable[[Connection], None],
 ) -> int:
-    """Leave the closed plan in ``temp.plan_now`` (indexed by idem_key); returns the rounds it took.
+    """Leave the closed plan in ``temp.plan_now`` (``index_plan`` indexes it); returns the rounds it took.
 
     ``resolve(conn, table)`` edits each round's plan in place before it is used (autotag.proposals:
     one classification per asset); ``measure(conn)`` runs once on the mirror as the closed plan leaves
@@ -73,10 +74,12 @@ def _materialize(
         "INSERT OR IGNORE INTO temp.closure_markers(value) VALUES (?)", [(m,) for m in markers]
     )
     conn.exec_driver_sql("CREATE TEMP TABLE plan_now AS SELECT * FROM plan")
-    resolve(conn, PLAN_TABLE)
-    if conn.exec_driver_sql(f"SELECT 1 FROM {PLAN_TABLE} WHERE {_STRUCTURAL} LIMIT 1").first() is None:
+    features = resolve(conn, PLAN_TABLE)
+    # Only a feature's rows are structural: with none (the default rules alone), no scan for them.
+    if features is False or conn.exec_driver_sql(
+        f"SELECT 1 FROM {PLAN_TABLE} WHERE {_STRUCTURAL} LIMIT 1"
+    ).first() is None:
         measure(conn)
-        _index(conn)
         return 1  # the everyday case: nothing that another rule or feature reads is about to change
     before = _counts(conn)
     conn.exec_driver_sql(f"CREATE TEMP TABLE closure_struct AS SELECT * FROM {PLAN_TABLE} WHERE {_STRUCTURAL}")
@@ -117,7 +120,6 @@ def _materialize(
     if _counts(conn) != before:  # never commit a rehearsal: the caller's transaction rolls back
         raise ImmichMirrorError("internal error: the plan rehearsal left rows in the mirror; nothing was changed")
     _drop(conn, keep_plan=True)
-    _index(conn)
     return rounds
 
 
@@ -217,8 +219,9 @@ def _counts(conn: Connection) -> tuple[int, ...]:
     return tuple(int(conn.exec_driver_sql(f"SELECT count(*) FROM {t}").scalar() or 0) for t in _TOUCHED)
 
 
-def _index(conn: Connection) -> None:
-    conn.exec_driver_sql("CREATE INDEX temp.ix_plan_now_idem_key ON plan_now(idem_key)")
+def index_plan(conn: Connection) -> None:
+    """Index the closed plan by idem_key, for the outbox's comparisons with it (a dry run needs none)."""
+    conn.exec_driver_sql("CREATE INDEX IF NOT EXISTS temp.ix_plan_now_idem_key ON plan_now(idem_key)")
 
 
 def _drop(conn: Connection, *, keep_plan: bool = False) -> None:

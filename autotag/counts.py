@@ -70,22 +70,27 @@ def describe(counts: Mapping[str, int], verb: str = "creates") -> str:
     return f"{total(kinds)} change(s){detail}{_created(kinds, verb)}"
 
 
-def plan_counts(conn: Connection, source: str) -> dict[str, int]:
-    """The plan in ``source`` by kind, with the albums its ``name:`` targets will create."""
-    counts = {str(k): int(n) for k, n in conn.execute(text(f"SELECT kind, count(*) FROM {source} GROUP BY kind"))}
+def plan_counts(conn: Connection, source: str, *, by_kind: Mapping[str, int] | None = None) -> dict[str, int]:
+    """The plan in ``source`` by kind (``by_kind``: counted already), with the albums its ``name:`` targets
+    will create and the tags its additions will."""
+    if by_kind is None:
+        by_kind = {str(k): int(n) for k, n in conn.execute(text(f"SELECT kind, count(*) FROM {source} GROUP BY kind"))}
+    counts = dict(by_kind)
     created = conn.execute(
         text(
             f"SELECT count(DISTINCT target) FROM {source} "
             f"WHERE kind = 'album_add' AND substr(target, 1, {len(NAME_PREFIX)}) = '{NAME_PREFIX}'"
         )
-    ).scalar()
+    ).scalar() if counts.get("album_add") else 0
     if created:
         counts["album_create"] = int(created)
-    known = {str(v) for (v,) in conn.execute(text("SELECT value FROM tags"))}
-    wanted = {str(v) for (v,) in conn.execute(text(f"SELECT DISTINCT target FROM {source} WHERE kind = 'tag_add'"))}
-    new = {p for v in wanted - known for p in (v, *_ancestors(v))} - known
-    if new:
-        counts["tag_create"] = len(new)
+    if counts.get("tag_add"):
+        known = {str(v) for (v,) in conn.execute(text("SELECT value FROM tags"))}
+        sql = f"SELECT DISTINCT target FROM {source} WHERE kind = 'tag_add'"
+        wanted = {str(v) for (v,) in conn.execute(text(sql))}
+        new = {p for v in wanted - known for p in (v, *_ancestors(v))} - known
+        if new:
+            counts["tag_create"] = len(new)
     return ordered(counts)
 
 

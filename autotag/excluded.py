@@ -16,6 +16,8 @@ excluded album "2019-06-01 Beach": skipped``.
 
 from __future__ import annotations
 
+from sqlalchemy import Connection
+
 from autotag.config import AutotagConfig
 
 FEATURE = "exclude"  # the `feature` column of what this module reports
@@ -44,9 +46,25 @@ NOT_EXCLUDED = f"""NOT (
                              JOIN albums AS al ON al.id = x.album_id))))"""
 
 
+_HEAD = "SELECT p.* FROM (\n"
+_TAIL = f"\n) AS p\nWHERE {NOT_EXCLUDED}"
+
+
 def filtered(plan_sql: str) -> str:
     """``plan_sql`` (a SELECT with the plan's columns) without the rows that target what is excluded."""
-    return f"SELECT p.* FROM (\n{plan_sql}\n) AS p\nWHERE {NOT_EXCLUDED}"
+    return f"{_HEAD}{plan_sql}{_TAIL}"
+
+
+def unfiltered(conn: Connection, view_sql: str) -> str | None:
+    """``view_sql`` (made by ``filtered``) without its filter, when nothing is excluded on ``conn`` now,
+    so the filter could not drop a row (the scope tables change only when links are applied, never
+    during a classify); None otherwise. A classify then skips a probe per plan row (autotag.shadow)."""
+    if not (view_sql.startswith(_HEAD) and view_sql.endswith(_TAIL)):
+        return None
+    for table in ("scope_exclude_albums", "scope_exclude_tags"):
+        if conn.exec_driver_sql(f"SELECT 1 FROM {table} LIMIT 1").first() is not None:
+            return None
+    return view_sql[len(_HEAD) : -len(_TAIL)]
 
 
 MARKERS = f"""

@@ -17,7 +17,7 @@ from sqlalchemy import Connection, Engine, text
 from autotag import derived, installed
 from autotag.config import AutotagConfig
 from autotag.counts import NAME_PREFIX, ordered, plan_counts, total
-from autotag.excluded import excluded_targets_sql, filtered
+from autotag.excluded import excluded_targets_sql, filtered, unfiltered
 from autotag.rules import check_rules, check_sql_predicates, ensure_rule_tables, rule_views, write_rule_tables
 from immich_mirror.db.migrate import ensure_views
 
@@ -104,6 +104,20 @@ def rules_current(conn: Connection, cfg: AutotagConfig) -> bool:
     return installed.installed(conn) == install_fingerprint(cfg)
 
 
+def unfiltered_views(conn: Connection, views: Mapping[str, str]) -> dict[str, str]:
+    """``plan`` and ``plan_proposed`` (their SELECTs in ``views``) without the filters that cannot
+    drop a row on ``conn`` right now: no rejection recorded, nothing excluded. Neither changes while a
+    classify runs, and a probe per plan row is what a classify then saves (autotag.shadow)."""
+    out: dict[str, str] = {}
+    if conn.execute(text(f"{REJECTED_KEYS} LIMIT 1")).first() is None and views.get("plan") == PLAN_VIEW:
+        out["plan"] = f"SELECT * FROM {PROPOSED_VIEW}"
+    proposed = views.get(PROPOSED_VIEW)
+    bare = unfiltered(conn, proposed) if proposed is not None else None
+    if bare is not None:
+        out[PROPOSED_VIEW] = bare
+    return out
+
+
 def install_rules(engine: Engine, cfg: AutotagConfig, *, extra: Sequence[PlanSource] | None = None) -> None:
     """Write the rule tables and (re)create every rule and plan view, in one transaction.
 
@@ -180,16 +194,18 @@ class StateCounts:
 
 
 def state_counts(conn: Connection) -> StateCounts:
-    """Assets per classification status and per rule, in the mirror as it is on ``conn`` right now."""
+    """Assets per classification status and per rule, in the mirror as it is on ``conn`` right now.
+
+    One pass over ``classification``: an asset's ``matched_rules`` are exactly the rules ``rule_matches``
+    has for it (rule names hold no comma), so the rules are counted from the few distinct lists."""
     statuses = {s: 0 for s in ("classified", "unclassified", "conflict")}
-    for status, n in conn.execute(text("SELECT status, count(*) FROM classification GROUP BY status")):
-        statuses[str(status)] = int(n)
-    rules_sql = (
-        "SELECT r.rule, coalesce(m.n, 0) FROM rule_names AS r LEFT JOIN "
-        "(SELECT rule, count(DISTINCT asset_id) AS n FROM rule_matches GROUP BY rule) AS m "
-        "ON m.rule = r.rule ORDER BY r.position"
-    )
-    rules = {str(rule): int(n) for rule, n in conn.execute(text(rules_sql))}
+    rules = {str(r): 0 for (r,) in conn.execute(text("SELECT rule FROM rule_names ORDER BY position"))}
+    sql = "SELECT status, matched_rules, count(*) FROM classification GROUP BY status, matched_rules"
+    for status, matched, n in conn.execute(text(sql)):
+        statuses[str(status)] = statuses.get(str(status), 0) + int(n)
+        for rule in str(matched or "").split(","):
+            if rule in rules:
+                rules[rule] += int(n)
     return StateCounts(statuses, rules)
 
 
@@ -198,15 +214,17 @@ def plan_summary(conn: Connection, plan_source: str = "plan", *, state: StateCou
     ``state`` the statuses and rules measured where the plan's changes were rehearsed."""
     state = state or state_counts(conn)
     by_feature: dict[str, dict[str, int]] = {}
+    by_kind: dict[str, int] = {}
     sql = f"SELECT {SOURCE_COLUMN}, kind, count(*) FROM {plan_source} GROUP BY 1, 2"
     for features, kind, n in conn.execute(text(sql)):
+        by_kind[str(kind)] = by_kind.get(str(kind), 0) + int(n)
         for feature in str(features or "other").split(","):
             by_feature.setdefault(feature, {})
             by_feature[feature][str(kind)] = by_feature[feature].get(str(kind), 0) + int(n)
     return PlanSummary(
         statuses=state.statuses,
         rules=state.rules,
-        kinds=plan_counts(conn, plan_source),
+        kinds=plan_counts(conn, plan_source, by_kind=by_kind),
         by_feature={f: ordered(k) for f, k in sorted(by_feature.items())},
     )
 

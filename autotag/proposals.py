@@ -103,8 +103,9 @@ def _x(conn: Connection, sql: str, params: Sequence[object] = ()) -> None:
     conn.exec_driver_sql(sql, tuple(params))
 
 
-def resolve(conn: Connection, table: str, proposals: Proposals) -> None:
-    """Apply the rules above to the plan rows in ``table`` (in place), leaving ``temp.res_review``."""
+def resolve(conn: Connection, table: str, proposals: Proposals) -> bool:
+    """Apply the rules above to the plan rows in ``table`` (in place), leaving ``temp.res_review``;
+    says whether ``table`` held any feature's rows (autotag.closure needs no other look for them)."""
     drop(conn)
     _x(conn, "CREATE TEMP TABLE res_review (asset_id TEXT PRIMARY KEY, reason TEXT)")
     _x(conn, "CREATE TEMP TABLE res_choices (asset_id TEXT, idem_key TEXT, kind TEXT, target TEXT, label TEXT)")
@@ -115,7 +116,7 @@ def resolve(conn: Connection, table: str, proposals: Proposals) -> None:
             _date_reviews(conn)
             drop_reviewed(conn, table)
         _review_markers(conn, table, proposals.review_tag)
-        return
+        return False
     _x(conn, "CREATE TEMP TABLE res_labels (feature TEXT PRIMARY KEY, rank INTEGER, label TEXT)")
     conn.exec_driver_sql(
         "INSERT INTO temp.res_labels VALUES (?, ?, ?)",
@@ -177,6 +178,7 @@ def resolve(conn: Connection, table: str, proposals: Proposals) -> None:
              "WHERE v.accepted IS NULL OR v.accepted <> p.idem_key)")
     drop_reviewed(conn, table)
     _review_markers(conn, table, proposals.review_tag)
+    return True
 
 
 def _smart_albums_are_their_rules(conn: Connection, table: str) -> None:
@@ -300,6 +302,8 @@ def drop_reviewed(conn: Connection, table: str) -> None:
     """Take out of ``table`` every feature row of the assets the last ``resolve`` put under review."""
     if conn.exec_driver_sql("SELECT 1 FROM temp.sqlite_master WHERE name = 'res_review'").first() is None:
         return
+    if conn.exec_driver_sql("SELECT 1 FROM temp.res_review LIMIT 1").first() is None:
+        return  # nothing under review: no scan of the plan
     # A proposal a person chose stays: what is still in question (a date) keeps the marker beside it.
     _x(conn, f"DELETE FROM {table} WHERE asset_id IN (SELECT asset_id FROM temp.res_review) "
              f"AND coalesce(features, '') NOT IN ('{RULES}', '{REVIEW}') AND {_not_smart(table)} "

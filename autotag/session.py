@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, text
 
 from autotag import derived, proposals
-from autotag.closure import PLAN_TABLE, materialize_plan
+from autotag.closure import PLAN_TABLE, index_plan, materialize_plan
 from autotag.config import AutotagConfig
 from autotag.counts import as_reverted, reverted_counts, run_counts, total
 from autotag.features import feature_problems
@@ -234,6 +234,7 @@ def classify(
         own_run = run_id is None
         if run_id is None:
             run_id = start_run(conn, command)
+        index_plan(conn)
         enqueued = enqueue_plan(conn, run_id, source=PLAN_TABLE)
         conn.exec_driver_sql(f"DROP TABLE {PLAN_TABLE}")
         result = ClassifyResult(summary, enqueued, run_id, rows, rounds, problems, held, fingerprint, date_changes,

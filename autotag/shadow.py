@@ -10,6 +10,9 @@ into ``temp`` under its own name and SQL, so that their names find the temp obje
 views are untouched: other connections (``autotag sql``, Datasette) read them as before, and so does
 this one once the block ends: everything made here is dropped on the way out, whatever happens.
 
+While the block lasts, ``plan`` and ``plan_proposed`` also leave out the filters that cannot drop a row
+in this transaction (no rejected change, nothing excluded: ``plan.unfiltered_views``).
+
 The copy is only as fresh as what it was computed from: ``refresh`` computes it again after the plan's
 rehearsal (``autotag.closure``) wrote albums, tags and their links. The scope does not move then: it
 reads the assets and the scope tables, which the rehearsal never writes.
@@ -21,6 +24,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from sqlalchemy import Connection
+
+from autotag.plan import unfiltered_views
 
 TABLE = "classification"
 # Views that read the materialised table instead of their own SQL while the block lasts.
@@ -47,6 +52,7 @@ def shadowed(conn: Connection) -> Iterator[None]:
     """Within the block, the views on ``conn`` read a materialised classification (see the module's text)."""
     views = _views(conn)
     made: list[tuple[str, str]] = []  # (type, name), dropped in reverse
+    replaced = {**REPLACED, **unfiltered_views(conn, dict(views))}
     try:
         if TABLE in dict(views):
             conn.exec_driver_sql(f'CREATE TEMP TABLE "{TABLE}" AS SELECT * FROM main."{TABLE}"')
@@ -58,7 +64,7 @@ def shadowed(conn: Connection) -> Iterator[None]:
                     made.append(("TABLE", name))
                     conn.exec_driver_sql(f'CREATE UNIQUE INDEX temp."ix_shadow_{name}" ON "{name}"(asset_id)')
                 elif name != TABLE:
-                    conn.exec_driver_sql(f'CREATE TEMP VIEW "{name}" AS {REPLACED.get(name, body)}')
+                    conn.exec_driver_sql(f'CREATE TEMP VIEW "{name}" AS {replaced.get(name, body)}')
                     made.append(("VIEW", name))
         yield
     finally:

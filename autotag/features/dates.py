@@ -77,17 +77,21 @@ def _scan(conn: Connection, cfg: AutotagConfig) -> None:
     patterns = json.dumps([[p.source, p.regex] for p in cfg.dates.patterns])
     version = PARSER_VERSION + ":" + hashlib.sha1(patterns.encode()).hexdigest()[:12]
     sig = "coalesce(a.original_file_name, '') || '|' || coalesce(a.original_path, '') || '|' || :v"
-    conn.execute(
-        text(f"DELETE FROM date_found_scan WHERE NOT EXISTS (SELECT 1 FROM assets AS a "
-             f"WHERE a.id = date_found_scan.asset_id AND {sig} = date_found_scan.sig)"),
-        {"v": version},
-    )
-    conn.exec_driver_sql("DELETE FROM date_found WHERE asset_id NOT IN (SELECT asset_id FROM date_found_scan)")
+    # One pass over the assets finds the new, renamed and moved ones (their signature differs from the
+    # one kept); then what was read of assets that are gone or changed is forgotten.
     rows = conn.execute(
         text(f"SELECT a.id, a.original_file_name, a.original_path, {sig} FROM assets AS a "
-             "WHERE a.id NOT IN (SELECT asset_id FROM date_found_scan)"),
+             "LEFT JOIN date_found_scan AS s ON s.asset_id = a.id "
+             f"WHERE s.sig IS NOT {sig}"),
         {"v": version},
     ).all()
+    gone = conn.exec_driver_sql(
+        "DELETE FROM date_found_scan WHERE asset_id NOT IN (SELECT id FROM assets) RETURNING asset_id"
+    ).scalars().all()
+    stale = [*gone, *(r[0] for r in rows)]
+    if stale:
+        conn.exec_driver_sql("DELETE FROM date_found WHERE asset_id IN (SELECT value FROM json_each(?))",
+                             (json.dumps(stale),))
     folders: dict[str, FoundDate | None] = {}
     found: list[tuple[Any, ...]] = []
     for asset_id, name, path, _sig in rows:
@@ -262,13 +266,14 @@ _SIG = (
     "|| coalesce((SELECT w.m FROM temp.date_written AS w WHERE w.asset_id = a.id), '')"
 )
 _HAS_DATE = "coalesce(a.local_date_time, a.date_time_original) IS NOT NULL"
+# Driven by the assets with something to read (a dated name or folder, a duplicate group): a library's
+# other assets are never scanned, and the scope is probed per candidate, not built.
 _SEEN = """
 CREATE TEMP TABLE date_seen AS
-WITH scope AS MATERIALIZED (SELECT asset_id FROM ({scope})),
-targets AS MATERIALIZED (
+WITH targets AS MATERIALIZED (
     SELECT a.id FROM assets AS a
-    WHERE a.id IN (SELECT asset_id FROM scope) AND {has_date}
-      AND (a.duplicate_id IS NOT NULL OR EXISTS (SELECT 1 FROM date_found AS f WHERE f.asset_id = a.id))
+    WHERE a.id IN (SELECT asset_id FROM date_found UNION SELECT id FROM assets WHERE duplicate_id >= '')
+      AND EXISTS (SELECT 1 FROM ({scope}) AS s_ WHERE s_.asset_id = a.id) AND {has_date}
       AND (:all = 1
            OR a.date_time_original IS NULL
            OR (substr(a.date_time_original, 1, 19) = substr(a.file_modified_at, 1, 19)
@@ -276,12 +281,18 @@ targets AS MATERIALIZED (
            OR substr(coalesce(a.local_date_time, a.date_time_original), 1, 10) NOT BETWEEN :min_date AND :today
            OR substr(coalesce(a.local_date_time, a.date_time_original), 1, 10) IN ({ignored})
            OR a.id IN (SELECT asset_id FROM temp.date_written))
+),
+seen AS MATERIALIZED (
+    SELECT id FROM targets
+    UNION
+    SELECT a.id FROM assets AS a
+    WHERE a.duplicate_id IN (SELECT duplicate_id FROM assets
+                             WHERE id IN (SELECT id FROM targets) AND duplicate_id IS NOT NULL)
+      AND EXISTS (SELECT 1 FROM ({scope}) AS s_ WHERE s_.asset_id = a.id) AND {has_date}
 )
 SELECT a.id AS id, a.duplicate_id AS duplicate_id, a.id IN (SELECT id FROM targets) AS target, {sig} AS sig
 FROM assets AS a
-WHERE a.id IN (SELECT id FROM targets)
-   OR (a.duplicate_id IN (SELECT duplicate_id FROM assets WHERE id IN (SELECT id FROM targets))
-       AND a.id IN (SELECT asset_id FROM scope) AND {has_date})
+WHERE a.id IN (SELECT id FROM seen)
 """
 _DIRTY = """
 CREATE TEMP TABLE date_dirty AS
@@ -330,7 +341,7 @@ def _mark_dirty(conn: Connection, cfg: AutotagConfig, policy: Policy) -> None:
     )
     conn.exec_driver_sql("CREATE UNIQUE INDEX temp.date_written_asset ON date_written (asset_id)")
     ignored = sorted(policy.ignore_dates)
-    sql = _SEEN.format(scope=f"SELECT asset_id FROM ({SCOPE_ASSETS})", has_date=_HAS_DATE, sig=_SIG,
+    sql = _SEEN.format(scope=SCOPE_ASSETS, has_date=_HAS_DATE, sig=_SIG,
                        ignored=", ".join(f":i{n}" for n in range(len(ignored))) or "NULL")
     params = {"all": int(cfg.dates.override_metadata), "min_date": policy.min_date, "today": policy.today,
               "cfg": _config_digest(cfg), **{f"i{n}": d for n, d in enumerate(ignored)}}

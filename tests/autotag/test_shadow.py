@@ -12,7 +12,7 @@ from sqlalchemy import Connection
 from autotag import session as ops
 from autotag import shadow
 from autotag.config import parse_config
-from autotag.plan import install_rules
+from autotag.plan import install_rules, unfiltered_views
 from autotag.session import Session
 from immich_mirror.fake.generate import generate_library
 from tests.helpers import fake_session
@@ -99,4 +99,27 @@ def test_a_view_made_by_hand_is_left_alone(session: Session) -> None:
         with shadow.shadowed(conn):
             assert "mine" not in _temp_objects(conn)
             assert conn.exec_driver_sql("SELECT count(*) FROM mine").scalar()
+        conn.rollback()
+
+
+def test_the_filters_are_left_out_only_while_they_cannot_drop_a_row(session: Session) -> None:
+    """No rejection: ``plan`` is ``plan_proposed`` as is; nothing excluded: no exclusion probe per row.
+    Either recorded: the filter stays, and the row it drops stays out of the classify's plan."""
+    with session.engine.begin() as conn:
+        installed = {n: b for n, b in shadow._views(conn)}
+        assert set(unfiltered_views(conn, installed)) == {"plan", "plan_proposed"}
+        key, kind, target, asset = conn.exec_driver_sql(
+            "SELECT idem_key, kind, target, asset_id FROM plan ORDER BY idem_key LIMIT 1"
+        ).one()
+        conn.exec_driver_sql(
+            "INSERT INTO review_decisions (idem_key, decision, kind, target, asset_id, decided_at) "
+            "VALUES (?, 'rejected', ?, ?, ?, '2026-01-01')",
+            (key, kind, target, asset),
+        )
+        assert set(unfiltered_views(conn, installed)) == {"plan_proposed"}
+        tag = conn.exec_driver_sql("SELECT value FROM tags ORDER BY value LIMIT 1").scalar_one()
+        conn.exec_driver_sql("INSERT INTO scope_exclude_tags (tag_value) VALUES (?)", (tag,))
+        assert unfiltered_views(conn, installed) == {}
+        with shadow.shadowed(conn):
+            assert conn.exec_driver_sql("SELECT 1 FROM plan WHERE idem_key = ?", (key,)).first() is None
         conn.rollback()

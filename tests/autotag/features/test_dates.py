@@ -249,6 +249,23 @@ def test_scope_and_names_parsed_once(m: Mirror) -> None:
     assert new(dates(m)["a"]).startswith("2011-11-11")
 
 
+def test_what_a_renamed_or_deleted_asset_said_is_forgotten(m: Mirror) -> None:
+    """Each classify reads again exactly the names that changed since the last one (and no other)."""
+    asset(m, "a", "IMG_20190412_153000.jpg")
+    asset(m, "b", "IMG_20190413_153000.jpg")
+    asset(m, "c", "IMG_20190414_153000.jpg")
+    assert set(dates(m)) == {"a", "b", "c"}
+    m.sql("UPDATE date_found SET value = '2011-11-11T11:11:11' WHERE asset_id = 'c'")  # a parse kept, not redone
+    m.sql("UPDATE assets SET original_file_name = 'holiday.jpg' WHERE id = 'a'")  # no date in the name now
+    m.sql("DELETE FROM assets WHERE id = 'b'")
+    plan = dates(m)
+    assert set(plan) == {"c"}
+    assert m.rows("SELECT asset_id, value FROM date_found ORDER BY 1") == [("c", "2011-11-11T11:11:11")]
+    assert m.rows("SELECT asset_id FROM date_found_scan ORDER BY 1") == [("a",), ("c",)]
+    m.sql("UPDATE assets SET original_file_name = 'IMG_20200101_120000.jpg' WHERE id = 'a'")  # dated again
+    assert new(dates(m)["a"]).startswith("2020-01-01")
+
+
 def test_a_config_change_evaluates_again(m: Mirror) -> None:
     asset(m, "a", "IMG-20200101-WA0001.jpg")
     assert new(dates(m)["a"]) == "2020-01-01T12:00:00+00:00"
