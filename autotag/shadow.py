@@ -13,6 +13,9 @@ this one once the block ends: everything made here is dropped on the way out, wh
 While the block lasts, ``plan`` and ``plan_proposed`` also leave out the filters that cannot drop a row
 in this transaction (no rejected change, nothing excluded: ``plan.unfiltered_views``).
 
+A few feature views a plan reads twice are materialised the same way (``MORE``: the duplicate groups'
+members, the assets far from their albums' dates).
+
 The copy is only as fresh as what it was computed from: ``refresh`` computes it again after the plan's
 rehearsal (``autotag.closure``) wrote albums, tags and their links. The scope does not move then: it
 reads the assets and the scope tables, which the rehearsal never writes.
@@ -30,9 +33,9 @@ from autotag.plan import unfiltered_views
 TABLE = "classification"
 # Views that read the materialised table instead of their own SQL while the block lasts.
 REPLACED = {"scope_assets": f"SELECT asset_id FROM temp.{TABLE}"}
-# Other views materialised when installed (one row per asset_id), read several times by one plan; none
-# reads what the rehearsal writes, so they are computed once.
-ONCE = ("dup_members",)
+# Other views materialised (one row per asset_id) because one plan reads them more than once, with
+# whether the rehearsal moves their rows (then ``refresh`` computes them again, as the classification).
+MORE: dict[str, bool] = {"dup_members": False, "album_date_mismatches": True}
 
 
 def _views(conn: Connection) -> list[tuple[str, str]]:
@@ -59,7 +62,7 @@ def shadowed(conn: Connection) -> Iterator[None]:
             made.append(("TABLE", TABLE))
             conn.exec_driver_sql(f'CREATE UNIQUE INDEX temp."ix_shadow_{TABLE}" ON "{TABLE}"(asset_id)')
             for name, body in views:
-                if name in ONCE:
+                if name in MORE:
                     conn.exec_driver_sql(f'CREATE TEMP TABLE "{name}" AS SELECT * FROM ({body})')
                     made.append(("TABLE", name))
                     conn.exec_driver_sql(f'CREATE UNIQUE INDEX temp."ix_shadow_{name}" ON "{name}"(asset_id)')
@@ -73,8 +76,10 @@ def shadowed(conn: Connection) -> Iterator[None]:
 
 
 def refresh(conn: Connection) -> None:
-    """Compute the copy again from the mirror as it is now on ``conn`` (the mirror's own views)."""
-    found = conn.exec_driver_sql("SELECT 1 FROM temp.sqlite_master WHERE type = 'table' AND name = ?", (TABLE,))
-    if found.first() is not None:
-        conn.exec_driver_sql(f'DELETE FROM temp."{TABLE}"')
-        conn.exec_driver_sql(f'INSERT INTO temp."{TABLE}" SELECT * FROM main."{TABLE}"')
+    """Compute the copies the rehearsal moves again, from the mirror as it is now on ``conn`` (the
+    mirror's own views)."""
+    for name in (TABLE, *(n for n, moves in MORE.items() if moves)):
+        found = conn.exec_driver_sql("SELECT 1 FROM temp.sqlite_master WHERE type = 'table' AND name = ?", (name,))
+        if found.first() is not None:
+            conn.exec_driver_sql(f'DELETE FROM temp."{name}"')
+            conn.exec_driver_sql(f'INSERT INTO temp."{name}" SELECT * FROM main."{name}"')

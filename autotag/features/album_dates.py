@@ -27,21 +27,28 @@ FROM (SELECT al.id AS album_id, al.name AS name, v.value AS value,
       FROM albums AS al JOIN derived_album_dates AS v ON v.key = al.id) AS x
 """
 
+# Driven by the dated albums (CROSS JOIN fixes SQLite's loop order: left to itself it read every album
+# link in the library), each album's window computed once, not per member.
 ALBUM_DATE_MISMATCHES_TEMPLATE = f"""
+WITH d AS MATERIALIZED (
+    SELECT album_id, name,
+           date(first_day, '-' || {setting(FEATURE, "max_days")} || ' days') AS lo,
+           date(last_day, '+' || {setting(FEATURE, "max_days")} || ' days') AS hi
+    FROM album_date_albums
+)
 SELECT m.asset_id AS asset_id,
        'taken ' || m.day || ', more than ' || {setting(FEATURE, "max_days")} || ' days from '
            || group_concat('album "' || m.name || '"', ', ') AS reason
 FROM (SELECT aa.asset_id AS asset_id, d.name AS name,
              substr({{day}}, 1, 10) AS day,
-             d.first_day AS first_day, d.last_day AS last_day
-      FROM album_date_albums AS d
-      JOIN album_assets AS aa ON aa.album_id = d.album_id
+             d.lo AS lo, d.hi AS hi
+      FROM d
+      CROSS JOIN album_assets AS aa ON aa.album_id = d.album_id
       JOIN assets AS a ON a.id = aa.asset_id
       LEFT JOIN date_pushed AS p ON p.asset_id = a.id{{planned_join}}
       WHERE {in_scope("aa.asset_id")}
       ORDER BY aa.asset_id, d.name) AS m
-WHERE m.day < date(m.first_day, '-' || {setting(FEATURE, "max_days")} || ' days')
-   OR m.day > date(m.last_day, '+' || {setting(FEATURE, "max_days")} || ' days')
+WHERE m.day < m.lo OR m.day > m.hi
 GROUP BY m.asset_id
 """
 

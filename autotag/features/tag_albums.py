@@ -15,12 +15,14 @@ from autotag.rules import in_scope
 
 FEATURE = "tag_albums"
 
+# From the rules to their tags to those tags' assets (CROSS JOIN fixes SQLite's loop order): left to
+# itself, SQLite read every asset's tags and matched each against the rules.
 TAG_ALBUM_WANTS = """
 SELECT DISTINCT 'tag_albums' AS feature, at.asset_id AS asset_id, r.album AS album_name,
        'has tag ' || r.tag_value AS reason
 FROM tag_album_rules AS r
-JOIN tags AS t ON t.value = r.tag_value OR substr(t.value, 1, length(r.tag_value) + 1) = r.tag_value || '/'
-JOIN asset_tags AS at ON at.tag_id = t.id
+CROSS JOIN tags AS t ON t.value = r.tag_value OR substr(t.value, 1, length(r.tag_value) + 1) = r.tag_value || '/'
+CROSS JOIN asset_tags AS at ON at.tag_id = t.id
 WHERE r.to_album = 1
 """
 
@@ -29,8 +31,8 @@ SELECT DISTINCT 'tag_add' AS kind, r.tag_value AS target, aa.asset_id AS asset_i
        NULL AS before, 'in album "' || r.album || '"' AS reason,
        'tag_add:' || r.tag_value || ':' || aa.asset_id AS idem_key
 FROM tag_album_rules AS r
-JOIN albums AS al ON al.name = r.album
-JOIN album_assets AS aa ON aa.album_id = al.id
+CROSS JOIN albums AS al ON al.name = r.album
+CROSS JOIN album_assets AS aa ON aa.album_id = al.id
 WHERE r.to_tag = 1
   AND {in_scope("aa.asset_id")}
   AND NOT EXISTS (SELECT 1 FROM asset_tags AS at JOIN tags AS t ON t.id = at.tag_id

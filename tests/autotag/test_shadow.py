@@ -29,6 +29,7 @@ READS = {
     "classification": "SELECT * FROM classification ORDER BY asset_id",
     "scope_assets": "SELECT * FROM scope_assets ORDER BY asset_id",
     "dup_members": "SELECT * FROM dup_members ORDER BY asset_id",
+    "album_date_mismatches": "SELECT * FROM album_date_mismatches ORDER BY asset_id",
     "rule_matches": "SELECT * FROM rule_matches ORDER BY asset_id, rule, album_id",
 }
 
