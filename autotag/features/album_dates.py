@@ -27,8 +27,9 @@ FROM (SELECT al.id AS album_id, al.name AS name, v.value AS value,
       FROM albums AS al JOIN derived_album_dates AS v ON v.key = al.id) AS x
 """
 
-# Driven by the dated albums (CROSS JOIN fixes SQLite's loop order: left to itself it read every album
-# link in the library), each album's window computed once, not per member.
+# Each dated album's window computed once, not per member. The album links are read in asset order
+# (CROSS JOIN keeps them the outer loop), so the assets are read in key order: at 1M assets reading
+# them album by album cost more than reading the links of undated albums too.
 ALBUM_DATE_MISMATCHES_TEMPLATE = f"""
 WITH d AS MATERIALIZED (
     SELECT album_id, name,
@@ -42,8 +43,8 @@ SELECT m.asset_id AS asset_id,
 FROM (SELECT aa.asset_id AS asset_id, d.name AS name,
              substr({{day}}, 1, 10) AS day,
              d.lo AS lo, d.hi AS hi
-      FROM d
-      CROSS JOIN album_assets AS aa ON aa.album_id = d.album_id
+      FROM album_assets AS aa
+      CROSS JOIN d ON d.album_id = aa.album_id
       JOIN assets AS a ON a.id = aa.asset_id
       LEFT JOIN date_pushed AS p ON p.asset_id = a.id{{planned_join}}
       WHERE {in_scope("aa.asset_id")}
