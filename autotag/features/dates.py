@@ -78,31 +78,37 @@ def _scan(conn: Connection, cfg: AutotagConfig) -> None:
     version = PARSER_VERSION + ":" + hashlib.sha1(patterns.encode()).hexdigest()[:12]
     sig = "coalesce(a.original_file_name, '') || '|' || coalesce(a.original_path, '') || '|' || :v"
     # One pass over the assets finds the new, renamed and moved ones (their signature differs from the
-    # one kept); then what was read of assets that are gone or changed is forgotten.
-    rows = conn.execute(
-        text(f"SELECT a.id, a.original_file_name, a.original_path, {sig} FROM assets AS a "
-             "LEFT JOIN date_found_scan AS s ON s.asset_id = a.id "
-             f"WHERE s.sig IS NOT {sig}"),
+    # one kept), into a temp table read in batches: a first run parses a million names in bounded memory.
+    conn.exec_driver_sql("DROP TABLE IF EXISTS temp.date_rescan")
+    conn.execute(
+        text(f"CREATE TEMP TABLE date_rescan AS SELECT a.id AS id, a.original_file_name AS name, "
+             f"a.original_path AS path, {sig} AS sig FROM assets AS a "
+             f"LEFT JOIN date_found_scan AS s ON s.asset_id = a.id WHERE s.sig IS NOT {sig}"),
         {"v": version},
-    ).all()
+    )
+    # What was read of assets that are gone or changed is forgotten.
     gone = conn.exec_driver_sql(
         "DELETE FROM date_found_scan WHERE asset_id NOT IN (SELECT id FROM assets) RETURNING asset_id"
     ).scalars().all()
-    stale = [*gone, *(r[0] for r in rows)]
-    if stale:
+    if gone:
         conn.exec_driver_sql("DELETE FROM date_found WHERE asset_id IN (SELECT value FROM json_each(?))",
-                             (json.dumps(stale),))
+                             (json.dumps(gone),))
+    conn.exec_driver_sql("DELETE FROM date_found WHERE asset_id IN (SELECT id FROM temp.date_rescan)")
     folders: dict[str, FoundDate | None] = {}
-    found: list[tuple[Any, ...]] = []
-    for asset_id, name, path, _sig in rows:
-        for slot, f in found_dates(cfg, name, path, folders):
-            found.append((asset_id, slot, f.family, f.value, f.precision, int(f.instant)))
-    # the DB-API cursor: SQLAlchemy's per-row parameter handling costs more than SQLite's inserts
-    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-    cursor.executemany("INSERT OR REPLACE INTO date_found (asset_id, slot, family, value, precision, instant) "
-                       "VALUES (?, ?, ?, ?, ?, ?)", found)
-    cursor.executemany("INSERT OR REPLACE INTO date_found_scan (asset_id, sig) VALUES (?, ?)",
-                       [(r[0], r[3]) for r in rows])
+    # the DB-API cursors: SQLAlchemy's per-row parameter handling costs more than SQLite's inserts
+    raw = conn.connection.driver_connection
+    reader, writer = raw.cursor(), raw.cursor()  # type: ignore[union-attr]
+    reader.execute("SELECT id, name, path, sig FROM temp.date_rescan")
+    while rows := reader.fetchmany(_BATCH):
+        found: list[tuple[Any, ...]] = []
+        for asset_id, name, path, _sig in rows:
+            for slot, f in found_dates(cfg, name, path, folders):
+                found.append((asset_id, slot, f.family, f.value, f.precision, int(f.instant)))
+        writer.executemany("INSERT OR REPLACE INTO date_found (asset_id, slot, family, value, precision, instant) "
+                           "VALUES (?, ?, ?, ?, ?, ?)", found)
+        writer.executemany("INSERT OR REPLACE INTO date_found_scan (asset_id, sig) VALUES (?, ?)",
+                           [(r[0], r[3]) for r in rows])
+    conn.exec_driver_sql("DROP TABLE IF EXISTS temp.date_rescan")
 
 
 # ------------------------------------------------------------------------------------ 2. each state
