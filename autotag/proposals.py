@@ -110,13 +110,17 @@ def resolve(conn: Connection, table: str, proposals: Proposals) -> bool:
     _x(conn, "CREATE TEMP TABLE res_review (asset_id TEXT PRIMARY KEY, reason TEXT)")
     _x(conn, "CREATE TEMP TABLE res_choices (asset_id TEXT, idem_key TEXT, kind TEXT, target TEXT, label TEXT)")
     _smart_albums_are_their_rules(conn, table)
+    # Whether any feature planned a row (smart albums' additions are structural though no proposals),
+    # then whether any of them proposes: with neither, the default rules alone, one scan says both.
+    planned = f"SELECT 1 FROM {table} WHERE features NOT IN ('{RULES}', '{REVIEW}') LIMIT 1"
     proposing = f"SELECT 1 FROM {table} WHERE features NOT IN ('{RULES}', '{REVIEW}') AND {_not_smart(table)} LIMIT 1"
-    if conn.exec_driver_sql(proposing).first() is None:  # no feature on, or nothing to propose
+    features = conn.exec_driver_sql(planned).first() is not None
+    if not features or conn.exec_driver_sql(proposing).first() is None:  # nothing to propose
         if proposals.dates:
             _date_reviews(conn)
             drop_reviewed(conn, table)
         _review_markers(conn, table, proposals.review_tag)
-        return False
+        return features
     _x(conn, "CREATE TEMP TABLE res_labels (feature TEXT PRIMARY KEY, rank INTEGER, label TEXT)")
     conn.exec_driver_sql(
         "INSERT INTO temp.res_labels VALUES (?, ?, ?)",
@@ -294,7 +298,7 @@ def _date_reviews(conn: Connection) -> None:
     """Date repair's disagreements (an asset's own name date against a duplicate's, which it did not
     settle: autotag.features.dates) put in-scope assets under review too, classified or not."""
     _x(conn, "INSERT INTO temp.res_review (asset_id, reason) SELECT d.asset_id, d.reason FROM date_reviews AS d "
-             "WHERE d.asset_id IN (SELECT asset_id FROM scope_assets) "
+             "WHERE EXISTS (SELECT 1 FROM scope_assets AS s WHERE s.asset_id = d.asset_id) "
              "ON CONFLICT (asset_id) DO UPDATE SET reason = res_review.reason || '; ' || excluded.reason")
 
 
