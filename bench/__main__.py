@@ -23,9 +23,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from autotag.demo import PLACES_TAG, SMART_ALBUM
 from bench.dateparse import row as dateparse_row
 from bench.first_run import capture_first_run
-from bench.million import build_mirror
+from bench.million import OWNER, build_mirror
 from immich_mirror.fake.generate import generate_library
 from immich_mirror.fake.library import FakeLibrary
 from immich_mirror.fake.runner import running_fake_server
@@ -257,13 +258,51 @@ def bench_million(n: int, tmp: Path, rows: list[Row], details: dict[str, Any]) -
             "json_object('dateTimeOriginal', substr(local_date_time, 1, 19) || '+00:00'), "
             "'set_date:date:' || id, 'sent', 1, '2026-01-01', '2026-01-01' FROM assets WHERE rowid % 10 = 0"
         )
+    # And as after the first real push: the demo's smart album exists (autotag created it) and holds what its
+    # rule matches. Without it every dry run would rehearse creating it again (a second round), which only
+    # the first run pays.
+    with sqlite3.connect(db) as con:
+        album_id = "00000004-0000-4000-8000-000000000000"
+        con.execute(
+            "INSERT INTO albums(id, name, owner_id, is_owned) VALUES (?, ?, ?, 1)", (album_id, SMART_ALBUM, OWNER)
+        )
+        con.execute(
+            "INSERT INTO created_albums(album_id, name, created_at) VALUES (?, ?, '2026-01-01')",
+            (album_id, SMART_ALBUM),
+        )
+        con.execute(
+            "INSERT OR IGNORE INTO album_assets(album_id, asset_id) SELECT ?, at.asset_id FROM asset_tags at "
+            "JOIN tags t ON t.id = at.tag_id JOIN assets a ON a.id = at.asset_id "
+            "WHERE (t.value = ? OR t.value LIKE ? || '/%') AND a.owner_id = ? AND a.is_trashed = 0 "
+            "AND a.visibility IN ('timeline', 'archive')",
+            (album_id, PLACES_TAG, PLACES_TAG, OWNER),
+        )
     again = stage("classify", db=db, extra=("--all-features",))
-    rows.append((f"classify+plan {label}, every organiser feature on: first run (parses every file name)",
-                 f"{features['seconds']:.2f} s, {features['peak_rss_mb']:.0f} MB", "-", "-", "<= 500 MB"))
-    rows.append((f"classify+plan {label}, every organiser feature on: every run after (10% of dates set)",
-                 f"{again['seconds']:.2f} s, {again['peak_rss_mb']:.0f} MB", "-", "-", "<= 30 s, <= 500 MB"))
-    details[f"million_{n}"] = {"classify": classify, "floor": floor, "all_features": features,
-                               "all_features_again": again}
+    rows.append(
+        (
+            f"classify+plan {label}, every organiser feature on: first run (parses every file name)",
+            f"{features['seconds']:.2f} s, {features['peak_rss_mb']:.0f} MB",
+            "-",
+            "-",
+            "<= 500 MB",
+        )
+    )
+    rows.append(
+        (
+            f"classify+plan {label}, every organiser feature on: every run after (10% of dates set, "
+            "the smart album made)",
+            f"{again['seconds']:.2f} s, {again['peak_rss_mb']:.0f} MB",
+            f"{classify['seconds']:.2f} s (default rules)",
+            ratio(again["seconds"], classify["seconds"]),
+            "<= 2x default rules, <= 30 s, <= 500 MB",
+        )
+    )
+    details[f"million_{n}"] = {
+        "classify": classify,
+        "floor": floor,
+        "all_features": features,
+        "all_features_again": again,
+    }
 
 
 def bench_lost_writes(n: int, tmp: Path, rows: list[Row], details: dict[str, Any]) -> None:
