@@ -76,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
     key = args.api_key or default_key(library)
     print(f"fake Immich {version} at http://{host}:{port} api-key {key}", flush=True)
     config = uvicorn.Config(build_app(library, version, faults), log_level="warning", lifespan="off",
-                            http=NoDelayH11Protocol)
+                            http=NoDelayH11Protocol, date_header=False)
     uvicorn.Server(config).run(sockets=[sock])
     return 0
 

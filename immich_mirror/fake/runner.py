@@ -13,9 +13,10 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from email.utils import formatdate
 
 import uvicorn
-from starlette.types import ASGIApp
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from immich_mirror.fake.app import create_app
@@ -37,9 +38,32 @@ class NoDelayH11Protocol(H11Protocol):
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         super().connection_made(transport)
 
+class DateHeader:
+    """Each response's ``Date`` as Node sends it: the time at that moment, in whole seconds.
+
+    uvicorn's own header (switched off where the fake is served) is refreshed by its event loop about
+    once a second, and lagged a busy fake by a second or more: earlier than stamps the same server had
+    already given, where the push's verify takes it as the moment after which a stamp is someone else's
+    change (sync/pushed.py). In-process tests (a TestClient) get no header, as before.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        async def dated(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"date"]
+                headers.append((b"date", formatdate(time.time(), usegmt=True).encode()))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, dated if scope["type"] == "http" else send)
+
+
 def build_app(library: FakeLibrary, version: str, faults: FaultPlan | None) -> ASGIApp:
     app: ASGIApp = create_app(library, version=version)
-    return FaultMiddleware(app, faults) if faults is not None and faults.rules else app
+    return DateHeader(FaultMiddleware(app, faults) if faults is not None and faults.rules else app)
 
 
 def bind_socket(host: str = "127.0.0.1", port: int = 0) -> socket.socket:
@@ -81,7 +105,7 @@ def running_fake_server(
     sock = bind_socket()
     port = sock.getsockname()[1]
     config = uvicorn.Config(build_app(library, version, faults), log_level="warning", lifespan="off",
-                            access_log=False, http=NoDelayH11Protocol)
+                            access_log=False, date_header=False, http=NoDelayH11Protocol)
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True,
                               name=f"fake-immich-{port}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import json
 from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any
 
@@ -333,3 +334,24 @@ def test_people_list_has_the_recorded_shape_with_people_in_it(folder: str) -> No
     assert first["hasNextPage"] and not second["hasNextPage"]
     assert [p["id"] for p in first["people"] + second["people"]] == [p["id"] for p in every]
     assert c.get("/api/people", params={"size": 1001}).status_code == 400
+
+
+def test_served_fake_sends_one_date_header_never_behind_the_stamps_it_gave() -> None:
+    import httpx
+
+    from immich_mirror.fake.runner import running_fake_server
+
+    lib = generate_library(30, seed=3)
+    with running_fake_server(lib) as (url, key), httpx.Client(base_url=url, headers={"x-api-key": key}) as http:
+        asset = next(iter(lib.assets))
+        tag = http.post("/api/tags", json={"name": "stamped"}).json()
+        for _ in range(5):
+            http.put(f"/api/tags/{tag['id']}/assets", json={"ids": [asset]})
+            http.request("DELETE", f"/api/tags/{tag['id']}/assets", json={"ids": [asset]})
+            answer = http.get(f"/api/assets/{asset}")
+            (date,) = answer.headers.get_list("date")
+            stamp = datetime.fromisoformat(answer.json()["updatedAt"].replace("Z", "+00:00"))
+            assert parsedate_to_datetime(date) >= stamp.replace(microsecond=0)
+        before = datetime.now(UTC).replace(microsecond=0)
+        (date,) = http.get("/api/nowhere").headers.get_list("date")  # errors too
+        assert before <= parsedate_to_datetime(date) <= datetime.now(UTC)
