@@ -11,9 +11,7 @@ from __future__ import annotations
 import argparse
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from starlette.testclient import TestClient
 
@@ -25,18 +23,10 @@ from autotag.web.app import create_app
 from autotag.web.state import ReviewState
 from autotag.web.thumbs import ThumbnailCache
 from bench.million import build_mirror
+from bench.timing import best
 
 TOKEN = "bench-token"
 ORIGIN = "http://127.0.0.1:1"
-
-
-def best(repeat: int, fn: Callable[[], Any]) -> float:
-    times = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - started)
-    return min(times)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -12,10 +12,7 @@ from __future__ import annotations
 
 import argparse
 import tempfile
-import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import yaml
 
@@ -25,17 +22,9 @@ from autotag.plan import install_rules
 from autotag.report import run_sql
 from autotag.session import Session
 from bench.million import build_mirror
+from bench.timing import best
 
 QUERY = "SELECT status, count(*) FROM classification GROUP BY status"
-
-
-def best(repeat: int, fn: Callable[[], Any]) -> float:
-    times = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - started)
-    return min(times)
 
 
 def main(argv: list[str] | None = None) -> int:
