@@ -166,7 +166,7 @@ def runs(console: Console, listed: Sequence[Any], *, title: str = "runs with cha
 UNDO_CREATED = "deletes what it created:"  # undo deletes the albums and tags its run created (if unused)
 
 
-def undo(console: Console, result: Any, *, applied: bool) -> None:
+def undo(console: Console, result: Any, *, applied: bool, base: str = "") -> None:
     verb = "reverted" if applied else "would revert"
     if not applied:
         runs(console, result.runs)
@@ -176,7 +176,8 @@ def undo(console: Console, result: Any, *, applied: bool) -> None:
     for it in result.items[:20]:
         label = target_label(it.kind, it.target, names.get(it.target) if it.kind.startswith("album") else None)
         # Listed as the change it reverts, as the counts above are.
-        console.print(f"  {REVERTS.get(it.kind, it.kind):<12} {label:<40} {it.asset_id or ''}", markup=False)
+        link = web_link(base, it.asset_id) if base and it.asset_id else (it.asset_id or "")  # as the plan lists
+        console.print(f"  {REVERTS.get(it.kind, it.kind):<12} {label:<40} {link}", markup=False)
     if len(result.items) > 20:
         console.print(f"  ... and {len(result.items) - 20} more")
     if not applied and result.items:

@@ -21,10 +21,10 @@ from autotag.cli.base import (
     out,
     print_json,
     session,
+    web_base,
     with_links,
     writer,
 )
-from immich_mirror.urls import normalize_server_url
 
 
 @app.command()
@@ -47,7 +47,7 @@ def classify(
         err.print("the mirror is empty (never synced): run `autotag sync` first, or `autotag run --dry-run`")
         if not as_json:
             return
-    base = normalize_server_url(s.cfg.immich.url) if s.cfg.immich.url else ""  # host:port/api -> a web link
+    base = web_base(s)  # host:port/api -> a web link
     if as_json:
         print_json(jsonout.plan(result, base))
     else:
@@ -106,7 +106,7 @@ def run(
             info.print(summary.line(), markup=False)
         planned = ops.classify(s, dry_run=True, preview=None if as_json else limit)
         end_progress()
-        base = normalize_server_url(s.cfg.immich.url) if s.cfg.immich.url else ""
+        base = web_base(s)
         if as_json:
             print_json(jsonout.plan(planned, base))
         else:

@@ -151,6 +151,11 @@ EXCLUDE_HELP = "Immich web link or id to leave alone (repeatable; added to the c
 ONLY_HELP = "Immich web link or id to restrict the rules to (repeatable; replaces the config's only:)"
 
 
+def web_base(s: Session) -> str:
+    """The Immich web address asset links point at, or "" when none is configured (ids are shown then)."""
+    return normalize_server_url(s.cfg.immich.url) if s.cfg.immich.url else ""
+
+
 def with_links(s: Session, exclude: list[str], only: list[str]) -> Session:
     update: dict[str, list[str]] = {}
     if exclude:

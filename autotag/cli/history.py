@@ -9,7 +9,7 @@ from pathlib import Path
 import typer
 
 from autotag import jsonout, render
-from autotag.cli.base import app, end_progress, err, out, print_json, session, stop, writer
+from autotag.cli.base import app, end_progress, err, out, print_json, session, stop, web_base, writer
 from immich_mirror.errors import ImmichMirrorError
 
 
@@ -22,12 +22,13 @@ def undo(
     """Revert the changes of a run through the outbox."""
     from autotag import session as ops
 
-    result = ops.undo(writer() if yes else session(), run_id=run_id, apply=yes)
+    s = writer() if yes else session()
+    result = ops.undo(s, run_id=run_id, apply=yes)
     end_progress()
     if as_json:
         print_json(jsonout.undo(result, applied=yes))
     else:
-        render.undo(out, result, applied=yes)
+        render.undo(out, result, applied=yes, base=web_base(s))
     pushed = result.push
     if pushed is not None and (pushed.dead or pushed.failed or pushed.interrupted):
         # A partial undo is no success: a script must see it, and the user what is left.

@@ -115,3 +115,18 @@ def test_an_undo_another_push_finishes_stays_the_undos(session: Session, library
     assert logged.get(stopped.run_id, 0) >= finished.sent  # the undo's changes, not the push's
     with pytest.raises(ImmichMirrorError, match="every run with changes was undone already"):
         ops.undo(session, run_id=None, apply=False)  # not: "undo the push", which would redo the run
+
+
+def test_the_undo_preview_links_each_photo_as_the_plan_does(
+    tmp_path: Path, library: FakeLibrary, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    isolate_cli(tmp_path, monkeypatch)
+    db = str(tmp_path / "m.db")
+    with serving(library, monkeypatch):
+        assert main(["--db", db, "run"]) == 0
+        capsys.readouterr()
+        assert main(["--db", db, "undo"]) == 0
+        out, _err = capsys.readouterr()
+    listed = [line for line in out.splitlines() if line.startswith("  tag_add ") or line.startswith("  tag_remove ")]
+    assert listed, out
+    assert all("/photos/" in line for line in listed), listed  # a link a person can open, not a bare id
