@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from autotag.counts import REVERTS, breakdown, describe, reverted_counts
+from autotag.counts import REVERTS, breakdown, describe
 from immich_mirror.urls import web_link
 
 
@@ -170,11 +170,15 @@ def undo(console: Console, result: Any, *, applied: bool, base: str = "") -> Non
     verb = "reverted" if applied else "would revert"
     if not applied:
         runs(console, result.runs)
-    reverted = getattr(result, "by_kind", None) or reverted_counts(it.kind for it in result.items)
-    console.print(f"run {result.undone_run}: {verb} {describe(reverted, UNDO_CREATED)}")
+    # What session.undo counted: with --yes what took effect, as the push line and --json say.
+    console.print(f"run {result.undone_run}: {verb} {describe(result.by_kind, UNDO_CREATED)}")
     names = getattr(result, "names", {})
     for it in result.items[:20]:
-        label = target_label(it.kind, it.target, names.get(it.target) if it.kind.startswith("album") else None)
+        # A created album or tag to delete carries its name; other album rows are named from the mirror.
+        name = (it.before or {}).get("name") if it.kind.endswith("_delete") else None
+        if name is None and it.kind.startswith("album"):
+            name = names.get(it.target)
+        label = target_label(it.kind, it.target, name)
         # Listed as the change it reverts, as the counts above are.
         link = web_link(base, it.asset_id) if base and it.asset_id else (it.asset_id or "")  # as the plan lists
         console.print(f"  {REVERTS.get(it.kind, it.kind):<12} {label:<40} {link}", markup=False)
