@@ -323,15 +323,9 @@ def run(session: Session, *, full: bool = False, on_phase: PhaseEnd | None = Non
     if pushed.sent:
         # Album and tag changes of the organiser features can classify assets: count again after them.
         with session.engine.connect() as conn:
-            statuses = dict.fromkeys(classified.summary.statuses, 0)
-            statuses.update(
-                {
-                    str(k): int(n)
-                    for k, n in conn.exec_driver_sql("SELECT status, count(*) FROM classification GROUP BY status")
-                }
-            )
+            after = state_counts(conn)  # statuses and rules together, so that they agree
         classified = dataclasses.replace(
-            classified, summary=dataclasses.replace(classified.summary, statuses=statuses)
+            classified, summary=dataclasses.replace(classified.summary, statuses=after.statuses, rules=after.rules)
         )
     phase_end("push", pushed)
     return RunResult(sync_summary, classified, pushed, time.monotonic() - started, run_id, by_kind)
