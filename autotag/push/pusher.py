@@ -240,9 +240,12 @@ class Pusher:
         with self.engine.begin() as conn:
             mark_failed(conn, [r.id for r in rows if r.id], str(exc), dead=dead)
         # A row out of attempts is dead as surely as one the server refused: it is never retried either.
-        exhausted = 0 if dead else sum(1 for r in rows if r.id and r.attempts + 1 >= MAX_ATTEMPTS)
-        self.result.dead += len(rows) if dead else exhausted
-        self.result.failed += 0 if dead else len(rows) - exhausted
+        # A write verify re-sends has no outbox row (id 0): if it fails it stays lost, and the next verify
+        # round counts it there (still_lost); counted here too it would point at dead rows that do not exist.
+        queued = [r for r in rows if r.id]
+        exhausted = 0 if dead else sum(1 for r in queued if r.attempts + 1 >= MAX_ATTEMPTS)
+        self.result.dead += len(queued) if dead else exhausted
+        self.result.failed += 0 if dead else len(queued) - exhausted
         self._tick()
 
     def _tick(self) -> None:
