@@ -186,6 +186,7 @@ def _delete(ctx: SyncContext, ids: list[str]) -> None:
             marks = _in_clause(len(chunk))
             conn.exec_driver_sql(f"DELETE FROM album_assets WHERE asset_id IN ({marks})", tuple(chunk))
             conn.exec_driver_sql(f"DELETE FROM asset_tags WHERE asset_id IN ({marks})", tuple(chunk))
+            conn.exec_driver_sql(f"DELETE FROM asset_people WHERE asset_id IN ({marks})", tuple(chunk))
             ctx.stats.assets.removed += conn.exec_driver_sql(
                 f"DELETE FROM assets WHERE id IN ({marks})", tuple(chunk)
             ).rowcount

@@ -127,3 +127,19 @@ def test_a_key_without_person_read_skips_people_and_syncs_the_rest(library: Fake
     assert "people skipped (the API key lacks person.read)" in summary.line()
     assert mirrored(engine) == {}
     assert API_KEY not in summary.line()
+
+
+def test_a_deleted_asset_takes_its_people_links_with_it(library: FakeLibrary, engine: Engine) -> None:
+    """The asset pass deletes a purged asset's album and tag links; its faces go too, not only at the
+    next walk of that person (which a person whose record did not move never gets)."""
+    from immich_mirror.sync.assets import _delete
+    from immich_mirror.sync.context import SyncContext
+
+    client = fake_client(library)
+    run_sync(client, engine)
+    alice = next(p for p in library.people.values() if p.name == "Alice")
+    gone = sorted(alice.asset_ids)[0]
+    _delete(SyncContext(client=client, engine=engine, run_id=0, full=False, owner_id=library.owner_id), [gone])
+    with engine.connect() as conn:
+        left = conn.execute(text("SELECT count(*) FROM asset_people WHERE asset_id = :a"), {"a": gone}).scalar()
+    assert left == 0
