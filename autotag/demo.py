@@ -112,7 +112,8 @@ FEATURES = {
 def announce(cfg: AutotagConfig) -> list[str]:
     """What the demo's config turns on, feature by feature, and what happens when features disagree."""
     on = [name for name in FEATURES if getattr(cfg, name).enabled]
-    lines = [f"this demo turns on {len(on) + 1} organiser feature(s), each off until enabled in your own config:"]
+    count = len(on) + bool(cfg.smart_albums)
+    lines = [f"this demo turns on {count} organiser feature(s), each off until enabled in your own config:"]
     lines += [f"  {name}: {FEATURES[name]}" for name in on]
     lines += [f"  smart_albums: the album '{s.album}' holds exactly the photos its rule matches (created, "
               "then kept equal: added and removed)" for s in cfg.smart_albums]
