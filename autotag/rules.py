@@ -307,6 +307,12 @@ def check_rules(cfg: AutotagConfig) -> None:
             if re.search(pattern, smart.album):
                 raise RuleError(f"{label}: album_name_regex: {pattern!r} matches the smart album itself, so "
                                 "whatever is in it would stay; narrow the regex or rename the album")
+        # Filling an album an exclusive rule counts would make conflicts the tool then flags.
+        for rule in cfg.rules:
+            if rule.exclusive and any(re.search(p, smart.album) for p in rule.album_name_regex):
+                raise RuleError(f"{label}: rule {rule.name} counts the album '{smart.album}' and is exclusive, so "
+                                "filling it would make conflicts; make the rule exclusive: false or give the smart "
+                                "album another name")
 
 
 def _check_criteria(label: str, rule: RuleCriteria, markers: set[str]) -> None:
