@@ -16,6 +16,8 @@ from collections.abc import Iterable, Mapping
 
 from sqlalchemy import Connection, text
 
+from autotag.created_tags import ancestors
+
 # Display order: what a plan does, then what only undo does.
 KINDS = ("tag_create", "tag_add", "tag_remove", "album_create", "album_add", "set_date", "album_remove",
          "album_delete", "tag_delete")
@@ -88,15 +90,10 @@ def plan_counts(conn: Connection, source: str, *, by_kind: Mapping[str, int] | N
         known = {str(v) for (v,) in conn.execute(text("SELECT value FROM tags"))}
         sql = f"SELECT DISTINCT target FROM {source} WHERE kind = 'tag_add'"
         wanted = {str(v) for (v,) in conn.execute(text(sql))}
-        new = {p for v in wanted - known for p in (v, *_ancestors(v))} - known
+        new = {p for v in wanted - known for p in (v, *ancestors(v))} - known
         if new:
             counts["tag_create"] = len(new)
     return ordered(counts)
-
-
-def _ancestors(value: str) -> list[str]:
-    parts = value.split("/")
-    return ["/".join(parts[:i]) for i in range(1, len(parts))]
 
 
 def run_counts(conn: Connection, run_id: int) -> dict[str, int]:
